@@ -1,0 +1,31 @@
+# The two commands: `make run` serves the API locally, `make test` runs every test.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: run test bench package clean
+
+$(STAMP): requirements.txt requirements-dev.txt
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	@touch $(STAMP)
+
+## Serve the API on 127.0.0.1:$${PORT:-8000} with an embedded DynamoDB and fake WeChat.
+run: $(STAMP)
+	$(PY) -m chalicelib.local
+
+## Run the whole suite (unit, integration, API, infra lint).
+test: $(STAMP)
+	$(PY) -m pytest -q -p no:cacheprovider tests
+
+## Count DynamoDB round trips per route and measure import time; writes bench/results.json.
+bench: $(STAMP)
+	$(PY) bench/run.py
+
+## Package the Lambda app with the infra/ resources merged in (output in build/package).
+package: $(STAMP)
+	$(PY) -m infra.package build/package
+
+clean:
+	rm -rf $(VENV) build .pytest_cache

@@ -1,0 +1,125 @@
+"""The member as the domain sees it, and how the contract renders it (Member, LedgerEntry)."""
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from chalicelib.clock import business_date, render
+from chalicelib.domain.points import Points, expiry_schedule, split_expired
+from chalicelib.domain.tiers import growth_value, growth_view, tier_for, tier_view
+
+GENDERS = ("male", "female", "unknown")
+REFERRAL_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+REFERRAL_CODE_LENGTH = 8
+
+
+@dataclass
+class Member:
+    """One member's state as read from the store (`seq` is the latest ledger entry number)."""
+
+    member_id: str
+    openid: str
+    joined_at: datetime
+    seq: int = 0
+    nickname: str | None = None
+    avatar_url: str | None = None
+    gender: str | None = None
+    birthday: str | None = None
+    phone: str | None = None
+    referral_code: str | None = None
+    referred_by: str | None = None
+    preferences: dict[str, Any] | None = None
+    points: Points = field(default_factory=Points)
+    growth: dict[int, int] = field(default_factory=dict)
+    checkin_streak: int = 0
+    checkin_last_date: str | None = None
+
+
+@dataclass(frozen=True)
+class LedgerEntry:
+    """One points change; `seq` numbers a member's entries from 1."""
+
+    member_id: str
+    seq: int
+    delta: int
+    balance_after: int
+    reason: str
+    created_at: datetime
+    ref: str | None = None
+    note: str | None = None
+    actor: str | None = None
+
+    @property
+    def entry_id(self) -> str:
+        """Globally unique, opaque id of the entry."""
+        return f"{self.member_id}.{self.seq}"
+
+
+def new_referral_code() -> str:
+    """A random short invitation code (8 of 32 unambiguous characters: 40 bits)."""
+    return "".join(secrets.choice(REFERRAL_ALPHABET) for _ in range(REFERRAL_CODE_LENGTH))
+
+
+def normalise_referral_code(code: str) -> str:
+    """Codes are matched case-insensitively and without surrounding blanks."""
+    return code.strip().upper()
+
+
+def mask_phone(phone: str | None) -> str | None:
+    """`13812345678` -> `138****5678`."""
+    if not phone:
+        return None
+    if len(phone) <= 7:
+        return phone[:1] + "*" * (len(phone) - 1)
+    return phone[:3] + "*" * (len(phone) - 7) + phone[-4:]
+
+
+def current_streak(streak: int, last_date: str | None, today: date) -> int:
+    """A streak counts only while its last check-in was today or yesterday."""
+    if not last_date:
+        return 0
+    return streak if date.fromisoformat(last_date) >= today - timedelta(days=1) else 0
+
+
+def member_view(member: Member, program: dict[str, Any], now: datetime) -> dict[str, Any]:
+    """The contract's Member shape, with points, tier and growth as of `now`."""
+    keep_years = program["points_expiry"]["keep_years"]
+    live, _ = split_expired(member.points, now, keep_years)
+    today = business_date(now)
+    growth = growth_value(member.growth, today)
+    return {
+        "member_id": member.member_id,
+        "nickname": member.nickname,
+        "avatar_url": member.avatar_url,
+        "gender": member.gender or "unknown",
+        "birthday": member.birthday,
+        "phone": mask_phone(member.phone),
+        "joined_at": render(member.joined_at),
+        "referral_code": member.referral_code,
+        "tier": tier_view(tier_for(program["tiers"], growth)),
+        "growth": growth_view(program["tiers"], growth),
+        "points": {
+            "balance": live.balance,
+            "pending": 0,
+            "expiring": [{"points": p, "expires_at": render(at)} for p, at in expiry_schedule(live, keep_years)],
+        },
+        "checkin": {
+            "streak": current_streak(member.checkin_streak, member.checkin_last_date, today),
+            "last_date": member.checkin_last_date,
+        },
+    }
+
+
+def ledger_entry_view(entry: LedgerEntry) -> dict[str, Any]:
+    """The contract's LedgerEntry shape."""
+    return {
+        "entry_id": entry.entry_id,
+        "delta": entry.delta,
+        "balance_after": entry.balance_after,
+        "reason": entry.reason,
+        "ref": entry.ref,
+        "note": entry.note,
+        "created_at": render(entry.created_at),
+    }

@@ -1,0 +1,104 @@
+"""Strict readers for JSON input: ints are ints (not floats, not bools), strings have lengths,
+enums are closed, dates are real calendar dates. Each raises ValidationError naming the field."""
+from __future__ import annotations
+
+import re
+from collections.abc import Collection, Mapping
+from datetime import date
+from typing import Any
+
+from chalicelib.errors import ValidationError
+
+MISSING: Any = object()
+ID_MAX = 64
+NAME_MAX = 64
+TEXT_MAX = 500
+URL_MAX = 1024
+REQUEST_ID_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+_DATE_PATTERN = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def require_object(value: Any, field: str = "body") -> dict[str, Any]:
+    """The value as a JSON object, else a ValidationError."""
+    if not isinstance(value, dict):
+        raise ValidationError(f"{field} must be a JSON object")
+    return value
+
+
+def reject_unknown(obj: Mapping[str, Any], allowed: Collection[str], prefix: str = "") -> None:
+    """Refuse fields the contract does not define."""
+    for key in obj:
+        if key not in allowed:
+            raise ValidationError(f"{prefix}{key} is not a known field")
+
+
+def read_int(obj: Mapping[str, Any], field: str, *, minimum: int, maximum: int,
+             default: Any = MISSING, prefix: str = "") -> Any:
+    """An integer field within [minimum, maximum]; `default` when absent (else required)."""
+    name = prefix + field
+    if field not in obj:
+        if default is MISSING:
+            raise ValidationError(f"{name} is required")
+        return default
+    value = obj[field]
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValidationError(f"{name} must be an integer")
+    if not minimum <= value <= maximum:
+        raise ValidationError(f"{name} must be between {minimum} and {maximum}")
+    return value
+
+
+def read_str(obj: Mapping[str, Any], field: str, *, max_length: int, min_length: int = 1,
+             default: Any = MISSING, nullable: bool = False, pattern: re.Pattern[str] | None = None,
+             prefix: str = "") -> Any:
+    """A string field with a length range (and optional pattern); `default` when absent."""
+    name = prefix + field
+    if field not in obj:
+        if default is MISSING:
+            raise ValidationError(f"{name} is required")
+        return default
+    value = obj[field]
+    if value is None and nullable:
+        return None
+    if not isinstance(value, str):
+        raise ValidationError(f"{name} must be a string")
+    if not min_length <= len(value) <= max_length:
+        raise ValidationError(f"{name} must be {min_length} to {max_length} characters")
+    if pattern is not None and not pattern.match(value):
+        raise ValidationError(f"{name} has an invalid format")
+    return value
+
+
+def read_enum(obj: Mapping[str, Any], field: str, choices: Collection[str], *,
+              default: Any = MISSING, prefix: str = "") -> Any:
+    """A string field that must be one of `choices`."""
+    value = read_str(obj, field, max_length=ID_MAX, default=default, prefix=prefix)
+    if value is not default and value not in choices:
+        raise ValidationError(f"{prefix}{field} must be one of {', '.join(sorted(choices))}")
+    return value
+
+
+def read_bool(obj: Mapping[str, Any], field: str, *, default: Any = MISSING, prefix: str = "") -> Any:
+    """A JSON boolean field."""
+    if field not in obj:
+        if default is MISSING:
+            raise ValidationError(f"{prefix}{field} is required")
+        return default
+    if not isinstance(obj[field], bool):
+        raise ValidationError(f"{prefix}{field} must be true or false")
+    return obj[field]
+
+
+def parse_date(text: Any, field: str) -> date:
+    """A real `YYYY-MM-DD` calendar date."""
+    if not isinstance(text, str) or not _DATE_PATTERN.match(text):
+        raise ValidationError(f"{field} must be a date YYYY-MM-DD")
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise ValidationError(f"{field} is not a real calendar date") from None
+
+
+def read_request_id(obj: Mapping[str, Any]) -> str:
+    """The client's idempotency key: 1..64 chars of [A-Za-z0-9_-]."""
+    return read_str(obj, "request_id", max_length=ID_MAX, pattern=REQUEST_ID_PATTERN)

@@ -1,0 +1,116 @@
+"""One AppError family: each class knows its contract code and HTTP status.
+
+Routes never build error bodies themselves; `chalicelib.api.http` renders any AppError as
+`{"error": {"code", "message"}}` with its status.
+"""
+from __future__ import annotations
+
+
+class AppError(Exception):
+    """A failure the client is told about, in the contract's error envelope."""
+
+    status = 500
+    code = "INTERNAL"
+    default_message = "服务器内部错误"
+
+    def __init__(self, message: str | None = None) -> None:
+        super().__init__(message or self.default_message)
+        self.message = message or self.default_message
+
+
+class ValidationError(AppError):
+    """Malformed or out-of-range input; the message names the field."""
+
+    status, code = 400, "VALIDATION_ERROR"
+
+
+class ReferralCodeInvalid(AppError):
+    """The inviter's referral code does not belong to any member."""
+
+    status, code, default_message = 400, "REFERRAL_CODE_INVALID", "邀请码无效"
+
+
+class Unauthenticated(AppError):
+    """Missing, malformed, forged or expired credentials."""
+
+    status, code, default_message = 401, "UNAUTHENTICATED", "请先登录"
+
+
+class WeChatCodeInvalid(AppError):
+    """WeChat refused the wx.login code (invalid, expired or already used)."""
+
+    status, code, default_message = 401, "WECHAT_CODE_INVALID", "登录凭证无效或已过期"
+
+
+class NotAMember(AppError):
+    """A visitor token on a member-only route."""
+
+    status, code, default_message = 403, "NOT_A_MEMBER", "请先注册会员"
+
+
+class Forbidden(AppError):
+    """Authenticated but not allowed."""
+
+    status, code, default_message = 403, "FORBIDDEN", "无权操作"
+
+
+class NotFound(AppError):
+    """No such object, or it belongs to someone else."""
+
+    status, code, default_message = 404, "NOT_FOUND", "对象不存在"
+
+
+class Conflict(AppError):
+    """A business rule refuses the state change; `code` says which."""
+
+    status = 409
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class AlreadyMember(Conflict):
+    """The openid already belongs to a member."""
+
+    def __init__(self) -> None:
+        super().__init__("ALREADY_MEMBER", "已经是会员")
+
+
+class BirthdayLocked(Conflict):
+    """The birthday was set before and cannot change."""
+
+    def __init__(self) -> None:
+        super().__init__("BIRTHDAY_LOCKED", "生日设置后不可修改")
+
+
+class IdempotencyKeyReused(Conflict):
+    """The request_id was used before with a different body."""
+
+    def __init__(self) -> None:
+        super().__init__("IDEMPOTENCY_KEY_REUSED", "request_id 已用于另一个请求")
+
+
+class NegativeBalance(Conflict):
+    """The change would take the points balance below zero."""
+
+    def __init__(self, balance: int, delta: int) -> None:
+        super().__init__("NEGATIVE_BALANCE", f"当前 {balance} 积分，无法扣减 {-delta} 积分")
+
+
+class PayloadTooLarge(AppError):
+    """The request body is over 64 KiB."""
+
+    status, code, default_message = 413, "PAYLOAD_TOO_LARGE", "请求体超过 64 KiB"
+
+
+class WeChatUnavailable(AppError):
+    """WeChat's servers failed or answered something we cannot use."""
+
+    status, code, default_message = 502, "WECHAT_UNAVAILABLE", "微信服务暂时不可用"
+
+
+class StoreUnavailable(AppError):
+    """DynamoDB failed, throttled or kept conflicting after retries."""
+
+    status, code, default_message = 503, "STORE_UNAVAILABLE", "存储服务暂时不可用"

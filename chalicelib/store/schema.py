@@ -1,0 +1,182 @@
+"""The DynamoDB tables, as pynamodb models: the single source for the app, the local stack
+(`create_missing_tables`) and the deployment template (`infra/`).
+
+Access patterns and the key or index that serves each:
+
+| pattern                                   | table / index                     | call            |
+| ----------------------------------------- | --------------------------------- | --------------- |
+| member by member_id (+ program)           | members                           | TransactGetItems|
+| openid -> member_id, session_key          | identities `openid#<openid>`      | GetItem/Update  |
+| referral code -> member_id (unique)       | identities `referral#<code>`      | GetItem         |
+| members by phone (store counter)          | members / `phone-index`           | Query           |
+| a member's ledger, newest first           | ledger (member_id, seq desc)      | Query           |
+| program document, WeChat access token     | settings `program`, `wechat_token`| GetItem         |
+| idempotency record of a request_id        | idempotency (TTL `expires_at`)    | GetItem / Put   |
+"""
+from __future__ import annotations
+
+from pynamodb.attributes import (
+    MapAttribute,
+    NumberAttribute,
+    TTLAttribute,
+    UnicodeAttribute,
+    UTCDateTimeAttribute,
+)
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.models import Model
+
+from chalicelib.config import settings
+
+
+class _Meta:
+    """Table placement shared by every model: prefix, endpoint and region from the settings."""
+
+    def __init_subclass__(cls, **kwargs: object) -> None:
+        super().__init_subclass__(**kwargs)
+        conf = settings()
+        cls.table_name = conf.table_prefix + cls.table_name
+        cls.host = conf.dynamodb_endpoint_url
+        cls.region = conf.aws_region
+        cls.billing_mode = "PAY_PER_REQUEST"
+        cls.max_retry_attempts = 3
+        cls.connect_timeout_seconds = 2
+        cls.read_timeout_seconds = 5
+
+
+class PhoneIndex(GlobalSecondaryIndex["MemberRecord"]):
+    """Members by full phone number, for the look-up at the store counter."""
+
+    class Meta:
+        index_name = "phone-index"
+        projection = AllProjection()
+
+    phone = UnicodeAttribute(hash_key=True)
+
+
+class MemberRecord(Model):
+    """One member: profile, points lots, growth by year and the sequence of their ledger.
+
+    `seq` is the number of the member's latest ledger entry and the optimistic-lock version:
+    every change is conditioned on the `seq` it read and writes entry `seq + 1` beside it.
+    A deleted member keeps only a tombstone (member_id, status, dates, seq).
+    """
+
+    class Meta(_Meta):
+        table_name = "members"
+
+    member_id = UnicodeAttribute(hash_key=True)
+    status = UnicodeAttribute(default="active")
+    openid = UnicodeAttribute(null=True)
+    nickname = UnicodeAttribute(null=True)
+    avatar_url = UnicodeAttribute(null=True)
+    gender = UnicodeAttribute(null=True)
+    birthday = UnicodeAttribute(null=True)
+    phone = UnicodeAttribute(null=True)
+    referral_code = UnicodeAttribute(null=True)
+    referred_by = UnicodeAttribute(null=True)
+    preferences = MapAttribute(null=True)
+    joined_at = UTCDateTimeAttribute()
+    deleted_at = UTCDateTimeAttribute(null=True)
+    lots = MapAttribute(null=True)
+    debt = NumberAttribute(default=0)
+    growth = MapAttribute(null=True)
+    checkin_streak = NumberAttribute(default=0)
+    checkin_last_date = UnicodeAttribute(null=True)
+    seq = NumberAttribute(default=0)
+    phone_index = PhoneIndex()
+
+
+class IdentityRecord(Model):
+    """A unique claim pointing at a member: `openid#<openid>` or `referral#<code>`.
+
+    The openid claim exists from the first login (visitor) and holds the WeChat session_key,
+    which never leaves the server; `member_id` is set by signup and removed by account deletion.
+    """
+
+    class Meta(_Meta):
+        table_name = "identities"
+
+    key = UnicodeAttribute(hash_key=True)
+    member_id = UnicodeAttribute(null=True)
+    session_key = UnicodeAttribute(null=True)
+    updated_at = UTCDateTimeAttribute(null=True)
+
+
+class LedgerRecord(Model):
+    """One immutable points change; `seq` counts up per member, so a Query reads newest first."""
+
+    class Meta(_Meta):
+        table_name = "ledger"
+
+    member_id = UnicodeAttribute(hash_key=True)
+    seq = NumberAttribute(range_key=True)
+    delta = NumberAttribute()
+    balance_after = NumberAttribute()
+    reason = UnicodeAttribute()
+    ref = UnicodeAttribute(null=True)
+    note = UnicodeAttribute(null=True)
+    actor = UnicodeAttribute(null=True)
+    created_at = UTCDateTimeAttribute()
+
+
+class SettingRecord(Model):
+    """A small shared document: the program (`program`) or the WeChat access token (`wechat_token`)."""
+
+    class Meta(_Meta):
+        table_name = "settings"
+
+    key = UnicodeAttribute(hash_key=True)
+    value = UnicodeAttribute()
+    expires_at = NumberAttribute(null=True)
+    updated_at = UTCDateTimeAttribute(null=True)
+
+
+class IdempotencyRecord(Model):
+    """The first answer to a `request_id`, replayed on retries until DynamoDB's TTL removes it."""
+
+    class Meta(_Meta):
+        table_name = "idempotency"
+
+    key = UnicodeAttribute(hash_key=True)
+    fingerprint = UnicodeAttribute()
+    status = NumberAttribute()
+    body = UnicodeAttribute()
+    expires_at = TTLAttribute()
+
+
+ALL_MODELS: tuple[type[Model], ...] = (
+    MemberRecord,
+    IdentityRecord,
+    LedgerRecord,
+    SettingRecord,
+    IdempotencyRecord,
+)
+
+TTL_ATTRIBUTES: dict[type[Model], str] = {IdempotencyRecord: "expires_at"}
+
+
+def create_missing_tables() -> list[str]:
+    """Create every table that does not exist yet (local stack and tests); return their names.
+
+    Safe when several processes start at once on one endpoint: a table that another process
+    created (`ResourceInUseException`), or that exists but is still CREATING, is waited for
+    until it is ACTIVE.
+    """
+    import time
+
+    from pynamodb.exceptions import TableError
+
+    created = []
+    for model in ALL_MODELS:
+        if not model.exists():
+            try:
+                model.create_table(wait=True, billing_mode="PAY_PER_REQUEST")
+            except TableError as exc:
+                if exc.cause_response_code != "ResourceInUseException":
+                    raise
+            else:
+                created.append(model.Meta.table_name)
+                continue
+        while model.describe_table().get("TableStatus") != "ACTIVE":
+            time.sleep(1)
+    return created
