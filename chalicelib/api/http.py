@@ -120,6 +120,9 @@ def endpoint(auth: str, status: int = 200) -> Callable[[Callable[[Call], Any]], 
                     call.fields = set(call.body)
                 result = view(call)
             except AppError as exc:
+                if exc.status >= 500:
+                    log.error("%s %s failed: %s", request.method, request.context.get("resourcePath"),
+                              exc.code, exc_info=True)
                 return error_response(exc.status, exc.code, exc.message)
             if isinstance(result, Response):
                 return result

@@ -50,11 +50,12 @@ def default_program() -> dict[str, Any]:
     return copy.deepcopy(DEFAULT_PROGRAM)
 
 
-def _section(doc: dict[str, Any], field: str, keys: tuple[str, ...]) -> dict[str, Any]:
+def _section(doc: dict[str, Any], field: str, keys: tuple[str, ...], parent: str = "") -> dict[str, Any]:
+    name = parent + field
     if field not in doc:
-        raise ValidationError(f"{field} is required")
-    obj = require_object(doc[field], field)
-    reject_unknown(obj, keys, f"{field}.")
+        raise ValidationError(f"{name} is required")
+    obj = require_object(doc[field], name)
+    reject_unknown(obj, keys, f"{name}.")
     return obj
 
 
@@ -149,7 +150,7 @@ def validate_program(doc: Any) -> dict[str, Any]:
         raise ValidationError("interactions types must be unique")
 
     notifications = _section(doc, "notifications", ("templates",))
-    templates = _section(notifications, "templates", NOTIFICATION_KINDS)
+    templates = _section(notifications, "templates", NOTIFICATION_KINDS, "notifications.")
 
     return {
         "points_per_yuan": read_int(doc, "points_per_yuan", minimum=0, maximum=1000),

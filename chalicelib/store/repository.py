@@ -16,6 +16,7 @@ from functools import lru_cache
 from typing import Any
 
 from pynamodb.connection import Connection
+from pynamodb.models import Model
 from pynamodb.exceptions import PynamoDBException, TransactWriteError
 from pynamodb.transactions import TransactGet, TransactWrite
 
@@ -26,6 +27,7 @@ from chalicelib.domain.points import Points
 from chalicelib.domain.program import default_program
 from chalicelib.errors import AlreadyMember, StoreUnavailable
 from chalicelib.store.schema import (
+    ALL_MODELS,
     IdempotencyRecord,
     IdentityRecord,
     LedgerRecord,
@@ -36,6 +38,7 @@ from chalicelib.store.schema import (
 PROGRAM_KEY = "program"
 WECHAT_TOKEN_KEY = "wechat_token"
 IDEMPOTENCY_TTL = timedelta(days=30)
+_MODELS_BY_TABLE = {model.Meta.table_name: model for model in ALL_MODELS}
 
 
 class VersionConflict(Exception):
@@ -96,26 +99,43 @@ def _connection() -> Connection:
 
 
 class _Cancelled(Exception):
-    """A transaction refused by its conditions; `failed[i]` tells whether item i's condition failed."""
+    """A transaction refused by its conditions; `failed` names the items whose condition failed,
+    as (table name, hash key value)."""
 
-    def __init__(self, failed: list[bool]) -> None:
+    def __init__(self, failed: set[tuple[str, str]]) -> None:
         super().__init__(failed)
         self.failed = failed
+
+    def hit(self, model: type[Model], hash_key: str) -> bool:
+        """Did the condition on this item fail?"""
+        return (model.Meta.table_name, hash_key) in self.failed
+
+
+def _item_key(operation: dict[str, Any]) -> tuple[str, str]:
+    """(table, hash key value) of one TransactWriteItems operation."""
+    table = operation["TableName"]
+    hash_name = _MODELS_BY_TABLE[table]._hash_keyname
+    attributes = operation.get("Key") or operation["Item"]
+    return table, next(iter(attributes[hash_name].values()))
 
 
 @contextmanager
 def _transaction() -> Iterator[TransactWrite]:
     """One TransactWriteItems: condition failures become _Cancelled, a clash with a concurrent
     transaction becomes VersionConflict (retry), anything else StoreUnavailable."""
+    tx = TransactWrite(connection=_connection())
     try:
-        with TransactWrite(connection=_connection()) as tx:
+        with tx:
             yield tx
     except TransactWriteError as exc:
         codes = [r.code if r else None for r in exc.cancellation_reasons or []]
         if "TransactionConflict" in codes:
             raise VersionConflict() from exc
         if "ConditionalCheckFailed" in codes:
-            raise _Cancelled([code == "ConditionalCheckFailed" for code in codes]) from exc
+            # pynamodb sends condition checks, deletes, puts, then updates, whatever the call order.
+            sent = tx._condition_check_items + tx._delete_items + tx._put_items + tx._update_items
+            raise _Cancelled({_item_key(op) for op, code in zip(sent, codes)
+                              if code == "ConditionalCheckFailed"}) from exc
         raise StoreUnavailable() from exc
     except PynamoDBException as exc:
         raise StoreUnavailable() from exc
@@ -295,9 +315,9 @@ class Store:
                 for entry in entries:
                     tx.save(_entry_record(entry), condition=LedgerRecord.seq.does_not_exist())
         except _Cancelled as exc:
-            if exc.failed[0]:
+            if exc.hit(IdentityRecord, f"openid#{member.openid}"):
                 raise AlreadyMember() from exc
-            if exc.failed[1]:
+            if exc.hit(IdentityRecord, f"referral#{member.referral_code}"):
                 raise ReferralCodeTaken() from exc
             raise VersionConflict() from exc
 
@@ -341,7 +361,7 @@ class Store:
                     tx.save(self._answer_record(answer, change.entries[-1].created_at),
                             condition=IdempotencyRecord.key.does_not_exist())
         except _Cancelled as exc:
-            if answer and exc.failed[-1]:
+            if answer and exc.hit(IdempotencyRecord, answer.key):
                 raise IdempotencyRecordExists() from exc
             raise VersionConflict() from exc
 

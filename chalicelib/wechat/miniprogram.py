@@ -48,11 +48,15 @@ class WeChatGateway:
 
     def access_token(self) -> str:
         """A valid access token: this instance's copy, the shared one, or a new stable token."""
-        for candidate in (self._token, self._store.wechat_token()):
-            if candidate and candidate[1] - clock.now().timestamp() > TOKEN_REFRESH_MARGIN_SECONDS:
-                self._token = candidate
-                return candidate[0]
+        if not self._fresh(self._token):
+            self._token = self._store.wechat_token()
+        if self._token and self._fresh(self._token):
+            return self._token[0]
         return self.refresh_access_token()
+
+    @staticmethod
+    def _fresh(token: tuple[str, int] | None) -> bool:
+        return bool(token) and token[1] - clock.now().timestamp() > TOKEN_REFRESH_MARGIN_SECONDS
 
     def refresh_access_token(self, rejected: str | None = None) -> str:
         """Fetch the stable token and share it; force a new one only if WeChat rejected this one."""

@@ -1,0 +1,65 @@
+"""Two server processes on one store behave like two Lambda instances: races are decided by
+DynamoDB conditions, never by luck. (The embedded store serialises requests as DynamoDB does.)"""
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+
+import requests
+
+from helpers import ADMIN, new_user
+
+ROUNDS = 5
+PARALLEL = 8
+
+
+def post(url: str, body: dict, headers: dict | None = None) -> requests.Response:
+    return requests.post(url, json=body, headers=headers or {}, timeout=30)
+
+
+def login(base: str, code: str) -> str:
+    response = post(f"{base}/v1/auth/login", {"code": code})
+    assert response.status_code == 200, response.text
+    return response.json()["token"]
+
+
+def test_one_openid_signing_up_on_two_instances_at_once_is_one_member_with_one_gift(live_server) -> None:
+    servers = [live_server(), live_server()]
+    for _ in range(ROUNDS):
+        name = new_user()
+        tokens = [login(servers[i % 2], f"{name}.{i}") for i in range(PARALLEL)]
+        with ThreadPoolExecutor(PARALLEL) as pool:
+            answers = list(pool.map(
+                lambda i: post(f"{servers[i % 2]}/v1/members", {"nickname": "并发"},
+                               {"Authorization": f"Bearer {tokens[i]}"}), range(PARALLEL)))
+        statuses = sorted(a.status_code for a in answers)
+        assert statuses == [201] + [409] * (PARALLEL - 1), [a.text for a in answers]
+        assert all(a.json()["error"]["code"] == "ALREADY_MEMBER" for a in answers if a.status_code == 409)
+        member_id = next(a.json()["member_id"] for a in answers if a.status_code == 201)
+        for token, base in zip(tokens, servers * PARALLEL):
+            me = requests.get(f"{base}/v1/members/me", headers={"Authorization": f"Bearer {token}"}, timeout=30)
+            assert me.json()["member_id"] == member_id and me.json()["points"]["balance"] == 100
+        ledger = requests.get(f"{servers[0]}/v1/points/ledger",
+                              headers={"Authorization": f"Bearer {tokens[0]}"}, timeout=30).json()
+        assert [e["reason"] for e in ledger["items"]] == ["signup_gift"]
+
+
+def test_one_request_id_sent_to_two_instances_at_once_changes_points_once(live_server) -> None:
+    servers = [live_server(), live_server()]
+    token = login(servers[0], f"{new_user()}.1")
+    member = post(f"{servers[0]}/v1/members", {}, {"Authorization": f"Bearer {token}"}).json()
+    url = "/v1/admin/members/{}/points".format(member["member_id"])
+    body = {"request_id": "race-1", "delta": 25, "reason": "并发补偿"}
+    with ThreadPoolExecutor(PARALLEL) as pool:
+        answers = list(pool.map(lambda i: post(servers[i % 2] + url, body, ADMIN), range(PARALLEL)))
+    assert {a.status_code for a in answers} == {201}
+    assert len({a.text for a in answers}) == 1
+    distinct = [{"request_id": f"race-{i + 2}", "delta": 10, "reason": "并发"} for i in range(PARALLEL)]
+    with ThreadPoolExecutor(PARALLEL) as pool:
+        more = list(pool.map(lambda i: post(servers[i % 2] + url, distinct[i], ADMIN), range(PARALLEL)))
+    assert {a.status_code for a in more} == {201}
+    me = requests.get(f"{servers[1]}/v1/members/me", headers={"Authorization": f"Bearer {token}"}, timeout=30)
+    assert me.json()["points"]["balance"] == 100 + 25 + 10 * PARALLEL
+    ledger = requests.get(f"{servers[1]}/v1/points/ledger?limit=100",
+                          headers={"Authorization": f"Bearer {token}"}, timeout=30).json()["items"]
+    assert sum(e["delta"] for e in ledger) == me.json()["points"]["balance"]
+    assert sorted(e["balance_after"] for e in ledger) == [100, 125] + [125 + 10 * (i + 1) for i in range(PARALLEL)]

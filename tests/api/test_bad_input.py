@@ -1,0 +1,139 @@
+"""Bad input to every route: a 4xx in the contract's envelope, and nothing changes."""
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from helpers import Api, new_user
+
+LONG = "x" * 65
+BIG = json.dumps({"code": "a" * (64 * 1024)})
+
+
+@pytest.fixture(scope="module")
+def world(request) -> dict[str, Any]:
+    """A member, a visitor and their tokens, shared by all cases (nothing may change them)."""
+    from chalice.test import Client
+
+    from app import app
+
+    with Client(app, stage_name="local") as client:
+        api = Api(client)
+        token, member = api.new_member(nickname="不变", birthday="1990-01-01")
+        visitor = api.login(new_user())["token"]
+    return {"token": token, "member_id": member["member_id"], "visitor": visitor}
+
+
+# (name, method, path template, body (dict) or raw (str), auth: member|visitor|admin|none|forged)
+CASES: list[tuple[str, str, str, Any, str, int]] = [
+    ("login without code", "POST", "/v1/auth/login", {}, "none", 400),
+    ("login code not a string", "POST", "/v1/auth/login", {"code": 123}, "none", 400),
+    ("login code empty", "POST", "/v1/auth/login", {"code": ""}, "none", 400),
+    ("login unknown field", "POST", "/v1/auth/login", {"code": "a.1", "x": 1}, "none", 400),
+    ("login malformed json", "POST", "/v1/auth/login", "{\"code\":", "none", 400),
+    ("login array body", "POST", "/v1/auth/login", "[1]", "none", 400),
+    ("login NaN", "POST", "/v1/auth/login", "{\"code\": NaN}", "none", 400),
+    ("login body over 64 KiB", "POST", "/v1/auth/login", BIG, "none", 413),
+    ("signup without token", "POST", "/v1/members", {}, "none", 401),
+    ("signup forged token", "POST", "/v1/members", {}, "forged", 401),
+    ("signup nickname too long", "POST", "/v1/members", {"nickname": LONG}, "visitor", 400),
+    ("signup unknown gender", "POST", "/v1/members", {"gender": "other"}, "visitor", 400),
+    ("signup impossible birthday", "POST", "/v1/members", {"birthday": "1990-02-30"}, "visitor", 400),
+    ("signup future birthday", "POST", "/v1/members", {"birthday": "2999-01-01"}, "visitor", 400),
+    ("signup birthday as number", "POST", "/v1/members", {"birthday": 19900101}, "visitor", 400),
+    ("signup avatar not a url", "POST", "/v1/members", {"avatar_url": "javascript:x"}, "visitor", 400),
+    ("signup avatar too long", "POST", "/v1/members", {"avatar_url": "https://" + "a" * 1020}, "visitor", 400),
+    ("signup referral not a string", "POST", "/v1/members", {"referral_code": 7}, "visitor", 400),
+    ("signup unknown referral", "POST", "/v1/members", {"referral_code": "ZZZZ9999"}, "visitor", 400),
+    ("signup unknown field", "POST", "/v1/members", {"points": 1000}, "visitor", 400),
+    ("signup already member", "POST", "/v1/members", {}, "member", 409),
+    ("me without token", "GET", "/v1/members/me", None, "none", 401),
+    ("me forged token", "GET", "/v1/members/me", None, "forged", 401),
+    ("me as visitor", "GET", "/v1/members/me", None, "visitor", 403),
+    ("patch float preference", "PATCH", "/v1/members/me", {"preferences": {"w": 1.5}}, "member", 400),
+    ("patch nested preference", "PATCH", "/v1/members/me", {"preferences": {"w": {"a": 1}}}, "member", 400),
+    ("patch preferences not object", "PATCH", "/v1/members/me", {"preferences": [1]}, "member", 400),
+    ("patch gender null", "PATCH", "/v1/members/me", {"gender": None}, "member", 400),
+    ("patch birthday change", "PATCH", "/v1/members/me", {"birthday": "1991-01-01"}, "member", 409),
+    ("patch unknown field", "PATCH", "/v1/members/me", {"referral_code": "X"}, "member", 400),
+    ("patch as visitor", "PATCH", "/v1/members/me", {"nickname": "x"}, "visitor", 403),
+    ("delete without token", "DELETE", "/v1/members/me", None, "none", 401),
+    ("delete as visitor", "DELETE", "/v1/members/me", None, "visitor", 403),
+    ("ledger limit 0", "GET", "/v1/points/ledger?limit=0", None, "member", 400),
+    ("ledger limit 101", "GET", "/v1/points/ledger?limit=101", None, "member", 400),
+    ("ledger limit text", "GET", "/v1/points/ledger?limit=ten", None, "member", 400),
+    ("ledger limit negative", "GET", "/v1/points/ledger?limit=-1", None, "member", 400),
+    ("ledger bad cursor", "GET", "/v1/points/ledger?cursor=abc", None, "member", 400),
+    ("ledger without token", "GET", "/v1/points/ledger", None, "none", 401),
+    ("program without key", "GET", "/v1/admin/program", None, "none", 401),
+    ("program with member token", "GET", "/v1/admin/program", None, "member", 401),
+    ("program put without key", "PUT", "/v1/admin/program", {}, "none", 401),
+    ("program put empty", "PUT", "/v1/admin/program", {}, "admin", 400),
+    ("program put not object", "PUT", "/v1/admin/program", "[]", "admin", 400),
+    ("lookup without phone", "GET", "/v1/admin/members", None, "admin", 400),
+    ("lookup bad phone", "GET", "/v1/admin/members?phone=abc", None, "admin", 400),
+    ("lookup without key", "GET", "/v1/admin/members?phone=13800000000", None, "none", 401),
+    ("member view without key", "GET", "/v1/admin/members/{mid}", None, "none", 401),
+    ("member view unknown", "GET", "/v1/admin/members/nobody", None, "admin", 404),
+    ("adjust without key", "POST", "/v1/admin/members/{mid}/points",
+     {"request_id": "b1", "delta": 5, "reason": "x"}, "none", 401),
+    ("adjust missing request_id", "POST", "/v1/admin/members/{mid}/points", {"delta": 5, "reason": "x"}, "admin", 400),
+    ("adjust bad request_id", "POST", "/v1/admin/members/{mid}/points",
+     {"request_id": "a b", "delta": 5, "reason": "x"}, "admin", 400),
+    ("adjust long request_id", "POST", "/v1/admin/members/{mid}/points",
+     {"request_id": LONG, "delta": 5, "reason": "x"}, "admin", 400),
+    ("adjust float delta", "POST", "/v1/admin/members/{mid}/points",
+     {"request_id": "b2", "delta": 5.0, "reason": "x"}, "admin", 400),
+    ("adjust bool delta", "POST", "/v1/admin/members/{mid}/points",
+     {"request_id": "b3", "delta": True, "reason": "x"}, "admin", 400),
+    ("adjust string delta", "POST", "/v1/admin/members/{mid}/points",
+     {"request_id": "b4", "delta": "5", "reason": "x"}, "admin", 400),
+    ("adjust zero delta", "POST", "/v1/admin/members/{mid}/points",
+     {"request_id": "b5", "delta": 0, "reason": "x"}, "admin", 400),
+    ("adjust huge delta", "POST", "/v1/admin/members/{mid}/points",
+     {"request_id": "b6", "delta": 10**12, "reason": "x"}, "admin", 400),
+    ("adjust empty reason", "POST", "/v1/admin/members/{mid}/points",
+     {"request_id": "b7", "delta": 5, "reason": ""}, "admin", 400),
+    ("adjust long reason", "POST", "/v1/admin/members/{mid}/points",
+     {"request_id": "b8", "delta": 5, "reason": "长" * 501}, "admin", 400),
+    ("adjust unknown field", "POST", "/v1/admin/members/{mid}/points",
+     {"request_id": "b9", "delta": 5, "reason": "x", "actor": "me"}, "admin", 400),
+    ("adjust below zero", "POST", "/v1/admin/members/{mid}/points",
+     {"request_id": "b10", "delta": -1000, "reason": "x"}, "admin", 409),
+    ("adjust unknown member", "POST", "/v1/admin/members/nobody/points",
+     {"request_id": "b11", "delta": 5, "reason": "x"}, "admin", 404),
+    ("clock without key", "PUT", "/v1/admin/clock", {"now": "2027-01-01T00:00:00+08:00"}, "none", 401),
+    ("clock naive time", "PUT", "/v1/admin/clock", {"now": "2027-01-01T00:00:00"}, "admin", 400),
+    ("clock not a string", "PUT", "/v1/admin/clock", {"now": 5}, "admin", 400),
+    ("clock delete without key", "DELETE", "/v1/admin/clock", None, "none", 401),
+    ("wrong method", "PUT", "/v1/members/me", {}, "member", 405),
+    ("wrong content type", "POST", "/v1/auth/login", {"code": "a.1"}, "text", 415),
+]
+
+
+@pytest.mark.parametrize("name, method, path, body, auth, expected", CASES, ids=[c[0] for c in CASES])
+def test_bad_input_is_a_4xx_envelope_and_changes_nothing(client, world, name, method, path, body,
+                                                         auth, expected) -> None:
+    api = Api(client)
+    snapshot = _snapshot(api, world)
+    headers = {"text": {"Content-Type": "text/plain"}, "forged": {"Authorization": "Bearer eyJ9.forged"}}
+    token = {"member": world["token"], "visitor": world["visitor"]}.get(auth)
+    raw = body if isinstance(body, str) else None
+    status, answer = api.call(method, path.format(mid=world["member_id"]), None if raw else body,
+                              token=token, admin=auth == "admin", headers=headers.get(auth), raw=raw)
+    assert status == expected
+    assert set(answer) == {"error"} and set(answer["error"]) == {"code", "message"}
+    assert answer["error"]["code"] and answer["error"]["message"]
+    assert "Traceback" not in answer["error"]["message"]
+    assert _snapshot(api, world) == snapshot
+
+
+def _snapshot(api: Api, world: dict[str, Any]) -> Any:
+    return (
+        api.call("GET", f"/v1/admin/members/{world['member_id']}", admin=True),
+        api.ledger(world["token"]),
+        api.call("GET", "/v1/members/me", token=world["visitor"]),
+        api.call("GET", "/v1/admin/program", admin=True),
+    )

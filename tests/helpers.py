@@ -1,0 +1,63 @@
+"""Small helpers the API tests share: JSON calls through a Chalice test client, and a fresh
+WeChat user per test (the fake WeChat maps `<name>.<n>` codes to one openid per name)."""
+from __future__ import annotations
+
+import itertools
+import json
+import uuid
+from typing import Any
+
+ADMIN = {"X-Admin-Key": "test-admin-key"}
+_codes = itertools.count(1)
+
+
+class Api:
+    """JSON requests against the app; every answer is (status, parsed body or None)."""
+
+    def __init__(self, client: Any) -> None:
+        self.client = client
+
+    def call(self, method: str, path: str, body: Any = None, *, token: str | None = None,
+             admin: bool = False, headers: dict[str, str] | None = None,
+             raw: bytes | str | None = None) -> tuple[int, Any]:
+        sent = {"Content-Type": "application/json"}
+        if token:
+            sent["Authorization"] = f"Bearer {token}"
+        if admin:
+            sent.update(ADMIN)
+        sent.update(headers or {})
+        payload = raw if raw is not None else (json.dumps(body, ensure_ascii=False) if body is not None else "")
+        response = self.client.http.request(method, path, headers=sent, body=payload)
+        text = response.body.decode("utf-8") if response.body else ""
+        return response.status_code, json.loads(text) if text else None
+
+    def login(self, name: str) -> dict[str, Any]:
+        """Log in as WeChat user `name` with a fresh single-use code."""
+        status, body = self.call("POST", "/v1/auth/login", {"code": f"{name}.{next(_codes)}"})
+        assert status == 200, body
+        return body
+
+    def new_member(self, **profile: Any) -> tuple[str, dict[str, Any]]:
+        """A new WeChat user who signs up: (token, Member)."""
+        token = self.login(new_user())["token"]
+        status, member = self.call("POST", "/v1/members", profile, token=token)
+        assert status == 201, member
+        return token, member
+
+    def ledger(self, token: str) -> list[dict[str, Any]]:
+        """The member's whole ledger, newest first, following cursors."""
+        items: list[dict[str, Any]] = []
+        cursor = None
+        while True:
+            path = "/v1/points/ledger?limit=100" + (f"&cursor={cursor}" if cursor else "")
+            status, page = self.call("GET", path, token=token)
+            assert status == 200, page
+            items += page["items"]
+            cursor = page["next_cursor"]
+            if not cursor:
+                return items
+
+
+def new_user() -> str:
+    """A WeChat user name no other test uses."""
+    return "u" + uuid.uuid4().hex[:12]
