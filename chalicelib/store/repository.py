@@ -17,7 +17,7 @@ from typing import Any
 
 from pynamodb.connection import Connection
 from pynamodb.models import Model
-from pynamodb.exceptions import PynamoDBException, TransactWriteError
+from pynamodb.exceptions import DoesNotExist, PynamoDBException, TransactWriteError
 from pynamodb.transactions import TransactGet, TransactWrite
 
 from chalicelib.config import settings
@@ -191,9 +191,10 @@ def _program_from(record: SettingRecord | None) -> dict[str, Any]:
 
 
 def _resolve(future: Any) -> Any:
+    """The item a TransactGet future resolved to, or None if it does not exist."""
     try:
         return future.get()
-    except PynamoDBException:
+    except DoesNotExist:
         return None
 
 

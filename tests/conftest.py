@@ -1,0 +1,184 @@
+"""The test session's local stack: one embedded DynamoDB and one fake WeChat for every test.
+
+`pytest_configure` sets the environment before any test module imports `chalicelib.store` (its
+pynamodb models read the table prefix and endpoint at import), then creates the tables and seeds
+the default program. Tests share the tables: each one uses its own WeChat users (login codes
+`<unique name>.<n>`, see `chalicelib.local.fake_wechat`) instead of clearing them.
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+import requests
+from chalice.test import Client
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+if str(REPO_ROOT) not in sys.path:
+    sys.path.insert(0, str(REPO_ROOT))
+
+from chalicelib.local.dynamodb import EmbeddedDynamoDB  # noqa: E402
+from chalicelib.local.fake_wechat import FakeWeChat  # noqa: E402
+
+ADMIN_KEY = "test-admin-key"
+LIVE_SERVER_START_TIMEOUT_SECONDS = 30.0
+
+TEST_ENV = {
+    "STAGE": "local",
+    "TABLE_PREFIX": f"test-{secrets.token_hex(3)}-",
+    "ADMIN_API_KEYS": f"{ADMIN_KEY},second-admin-key",
+    "TOKEN_SECRET": "test-token-secret",
+    "WECHAT_APPID": "wx00000000000test",
+    "WECHAT_SECRET": "test-wechat-secret",
+    "WECHAT_TOKEN": "test-push-token",
+    "WECHAT_ENCODING_AES_KEY": "TestEncodingAESKey0123456789abcdefghijklmno",
+    "AWS_ACCESS_KEY_ID": "test",
+    "AWS_SECRET_ACCESS_KEY": "test",
+    "AWS_DEFAULT_REGION": "us-east-1",
+}
+
+_stack: dict[str, EmbeddedDynamoDB | FakeWeChat] = {}
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Set the test environment, start the session's store and fake WeChat, create and seed tables."""
+    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_REGION"):
+        os.environ.pop(name, None)
+    os.environ.update(TEST_ENV)
+    store = EmbeddedDynamoDB()
+    _stack["store"] = store
+    os.environ["DYNAMODB_ENDPOINT_URL"] = store.start()
+    wechat = FakeWeChat(TEST_ENV["WECHAT_APPID"], TEST_ENV["WECHAT_SECRET"])
+    _stack["wechat"] = wechat
+    os.environ["WECHAT_API_BASE_URL"] = wechat.start()
+
+    from chalicelib.store.schema import create_missing_tables
+
+    create_missing_tables()
+    try:
+        from chalicelib.services.program import seed_default_program
+    except ImportError as exc:
+        if exc.name != "chalicelib.services.program":
+            raise
+    else:
+        seed_default_program()
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """Stop the session's servers."""
+    for server in reversed(list(_stack.values())):
+        server.stop()
+    _stack.clear()
+
+
+@pytest.fixture(scope="session")
+def store_url() -> str:
+    """The session's DynamoDB endpoint URL."""
+    return os.environ["DYNAMODB_ENDPOINT_URL"]
+
+
+@pytest.fixture(scope="session")
+def wechat_url() -> str:
+    """The session's fake WeChat base URL."""
+    return os.environ["WECHAT_API_BASE_URL"]
+
+
+@pytest.fixture(scope="session")
+def fake_wechat() -> FakeWeChat:
+    """The session's FakeWeChat (sent messages, fault injection, openids of test users)."""
+    wechat = _stack["wechat"]
+    assert isinstance(wechat, FakeWeChat)
+    return wechat
+
+
+@pytest.fixture(scope="session")
+def admin_headers() -> dict[str, str]:
+    """Headers that authenticate as the merchant."""
+    return {"X-Admin-Key": ADMIN_KEY}
+
+
+@pytest.fixture
+def client() -> Iterator[Client]:
+    """An in-process `chalice.test.Client` on the app, in the `local` stage."""
+    from app import app
+
+    with Client(app, stage_name="local", project_dir=str(REPO_ROOT)) as test_client:
+        yield test_client
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that is free right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_for_health(base_url: str, process: subprocess.Popen[bytes], log: Path) -> None:
+    """Wait until `GET /v1/health` answers 200, failing early if `process` exits."""
+    deadline = time.monotonic() + LIVE_SERVER_START_TIMEOUT_SECONDS
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"server exited with {process.returncode}:\n{log.read_text()}")
+        try:
+            if requests.get(f"{base_url}/v1/health", timeout=1).status_code == 200:
+                return
+        except requests.RequestException:
+            pass
+        time.sleep(0.1)
+    pytest.fail(f"server not healthy after {LIVE_SERVER_START_TIMEOUT_SECONDS}s:\n{log.read_text()}")
+
+
+def stop_process_group(process: subprocess.Popen[bytes], sig: int = signal.SIGTERM) -> None:
+    """Signal `process`'s group, wait for the leader, then SIGKILL whatever is left of the group."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, sig)
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        process.wait(timeout=10)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+
+
+@pytest.fixture
+def live_server(tmp_path: Path) -> Iterator[Callable[..., str]]:
+    """A factory: `live_server(**env_overrides) -> base_url` runs `python -m chalicelib.local`.
+
+    Each server is a separate process on a free port, sharing the session's store, tables and fake
+    WeChat, like several Lambda instances behind one API. They are killed at teardown.
+    """
+    started: list[subprocess.Popen[bytes]] = []
+
+    def start(**env_overrides: str) -> str:
+        port = free_port()
+        env = {**os.environ, **env_overrides, "PORT": str(port)}
+        log = tmp_path / f"live-server-{port}.log"
+        with log.open("wb") as out:
+            process = subprocess.Popen(
+                [sys.executable, "-m", "chalicelib.local"],
+                cwd=REPO_ROOT,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        started.append(process)
+        base_url = f"http://127.0.0.1:{port}"
+        wait_for_health(base_url, process, log)
+        return base_url
+
+    yield start
+    for process in started:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGTERM)
+    for process in started:
+        stop_process_group(process)
