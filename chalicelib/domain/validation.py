@@ -32,13 +32,20 @@ def reject_unknown(obj: Mapping[str, Any], allowed: Collection[str], prefix: str
             raise ValidationError(f"{prefix}{key} is not a known field")
 
 
+def _absent(obj: Mapping[str, Any], field: str, default: Any, name: str) -> bool:
+    """True when an optional field is missing; a missing required field is a ValidationError."""
+    if field in obj:
+        return False
+    if default is MISSING:
+        raise ValidationError(f"{name} is required")
+    return True
+
+
 def read_int(obj: Mapping[str, Any], field: str, *, minimum: int, maximum: int,
              default: Any = MISSING, prefix: str = "") -> Any:
     """An integer field within [minimum, maximum]; `default` when absent (else required)."""
     name = prefix + field
-    if field not in obj:
-        if default is MISSING:
-            raise ValidationError(f"{name} is required")
+    if _absent(obj, field, default, name):
         return default
     value = obj[field]
     if isinstance(value, bool) or not isinstance(value, int):
@@ -53,9 +60,7 @@ def read_str(obj: Mapping[str, Any], field: str, *, max_length: int, min_length:
              prefix: str = "") -> Any:
     """A string field with a length range (and optional pattern); `default` when absent."""
     name = prefix + field
-    if field not in obj:
-        if default is MISSING:
-            raise ValidationError(f"{name} is required")
+    if _absent(obj, field, default, name):
         return default
     value = obj[field]
     if value is None and nullable:
@@ -76,17 +81,6 @@ def read_enum(obj: Mapping[str, Any], field: str, choices: Collection[str], *,
     if value is not default and value not in choices:
         raise ValidationError(f"{prefix}{field} must be one of {', '.join(sorted(choices))}")
     return value
-
-
-def read_bool(obj: Mapping[str, Any], field: str, *, default: Any = MISSING, prefix: str = "") -> Any:
-    """A JSON boolean field."""
-    if field not in obj:
-        if default is MISSING:
-            raise ValidationError(f"{prefix}{field} is required")
-        return default
-    if not isinstance(obj[field], bool):
-        raise ValidationError(f"{prefix}{field} must be true or false")
-    return obj[field]
 
 
 def parse_date(text: Any, field: str) -> date:

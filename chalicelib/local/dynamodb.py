@@ -17,7 +17,9 @@ from moto.moto_server.werkzeug_app import (
     MotoRequestHandler,
     create_backend_app,
 )
-from werkzeug.serving import BaseWSGIServer, make_server
+from werkzeug.serving import make_server
+
+from chalicelib.local.serving import BackgroundServer
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
@@ -48,40 +50,21 @@ class EmbeddedDynamoDB:
 
     def __init__(self, port: int = 0) -> None:
         self._port = port
-        self._server: BaseWSGIServer | None = None
-        self._thread: threading.Thread | None = None
+        self._serving = BackgroundServer("embedded-dynamodb")
 
     @property
     def endpoint_url(self) -> str:
         """The endpoint URL, e.g. `http://127.0.0.1:54321` (only once started)."""
-        if self._server is None:
-            raise RuntimeError("EmbeddedDynamoDB is not started")
-        return f"http://{HOST}:{self._server.server_port}"
+        return f"http://{HOST}:{self._serving.port}"
 
     def start(self) -> str:
         """Bind the port, serve in a daemon thread and return the endpoint URL."""
-        if self._server is not None:
-            return self.endpoint_url
-        app = _SerializedApp(DomainDispatcherApplication(create_backend_app))
-        self._server = make_server(
-            HOST, self._port, app, threaded=True, request_handler=_QuietRequestHandler
-        )
-        self._thread = threading.Thread(
-            target=self._server.serve_forever,
-            kwargs={"poll_interval": 0.05},
-            name="embedded-dynamodb",
-            daemon=True,
-        )
-        self._thread.start()
+        if not self._serving.running:
+            app = _SerializedApp(DomainDispatcherApplication(create_backend_app))
+            self._serving.start(make_server(HOST, self._port, app, threaded=True,
+                                            request_handler=_QuietRequestHandler))
         return self.endpoint_url
 
     def stop(self) -> None:
         """Stop serving and release the port (the data stays in moto's backends)."""
-        if self._server is None:
-            return
-        self._server.shutdown()
-        self._server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-        self._server = None
-        self._thread = None
+        self._serving.stop()

@@ -43,6 +43,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from chalicelib.local.serving import BackgroundServer
+
 HOST = "127.0.0.1"
 TOKEN_LIFETIME_SECONDS = 7200
 
@@ -114,42 +116,24 @@ class FakeWeChat:
         self._token: str | None = None
         self._token_expires_at = 0.0
         self._next_msgid = 2_000_000_001
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
+        self._serving = BackgroundServer("fake-wechat")
 
     # -- lifecycle ------------------------------------------------------------------------------
 
     @property
     def base_url(self) -> str:
         """The root URL to use as `WECHAT_API_BASE_URL` (only once started)."""
-        if self._server is None:
-            raise RuntimeError("FakeWeChat is not started")
-        return f"http://{HOST}:{self._server.server_address[1]}"
+        return f"http://{HOST}:{self._serving.port}"
 
     def start(self, port: int = 0) -> str:
         """Bind 127.0.0.1:`port` (0 = any free port), serve in a daemon thread, return the base URL."""
-        if self._server is not None:
-            return self.base_url
-        self._server = _Server((HOST, port), _handler_for(self))
-        self._thread = threading.Thread(
-            target=self._server.serve_forever,
-            kwargs={"poll_interval": 0.05},
-            name="fake-wechat",
-            daemon=True,
-        )
-        self._thread.start()
+        if not self._serving.running:
+            self._serving.start(_Server((HOST, port), _handler_for(self)))
         return self.base_url
 
     def stop(self) -> None:
         """Stop serving and release the port."""
-        if self._server is None:
-            return
-        self._server.shutdown()
-        self._server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-        self._server = None
-        self._thread = None
+        self._serving.stop()
 
     # -- test helpers ---------------------------------------------------------------------------
 
