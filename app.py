@@ -1,11 +1,39 @@
-"""Wiring only: the Chalice app, its blueprints and the middleware that keeps every error in the
-contract's envelope."""
-from chalice import Chalice
+"""Wiring only: the Chalice app, its blueprints, the middleware that keeps every error in the
+contract's envelope, and the scheduled jobs (EventBridge crons are UTC: 16:00 UTC on 31 December
+is 00:00 on 1 January in Shanghai)."""
+import json
+import os
 
-from chalicelib.api import admin, members
+from chalice import Chalice, Cron
+from chalice.app import CloudWatchEvent, SQSEvent
+
+from chalicelib.api import admin, members, orders
 from chalicelib.api.http import envelope_middleware
+from chalicelib.clock import parse_instant
+from chalicelib.jobs import points_reset, tier_review
+from chalicelib.jobs.registry import run_job, run_segment
 
 app = Chalice(app_name="member-loyalty")
 app.register_middleware(envelope_middleware, "http")
 app.register_blueprint(members.bp)
 app.register_blueprint(admin.bp)
+app.register_blueprint(orders.bp)
+
+
+@app.schedule(Cron(0, 16, 31, 12, "?", "*"), name=points_reset.NAME)
+def yearly_points_reset(event: CloudWatchEvent) -> None:
+    """00:00 Shanghai, 1 January: write the expire entries of the year that just ended."""
+    run_job(points_reset.NAME, parse_instant(event.time))
+
+
+@app.schedule(Cron(10, 16, 31, 12, "?", "*"), name=tier_review.NAME)
+def yearly_tier_review(event: CloudWatchEvent) -> None:
+    """00:10 Shanghai, 1 January: record the tiers that fell as old growth aged out."""
+    run_job(tier_review.NAME, parse_instant(event.time))
+
+
+@app.on_sqs_message(queue=os.environ.get("JOBS_QUEUE_NAME", "member-loyalty-jobs"), batch_size=1)
+def job_segments(event: SQSEvent) -> None:
+    """One segment of a fanned-out job (a shard, one page at a time)."""
+    for record in event:
+        run_segment(json.loads(record.body))

@@ -29,6 +29,7 @@ class Settings:
     admin_api_keys: tuple[str, ...]
     token_secret: str
     token_ttl_seconds: int
+    jobs_queue_url: str | None
 
     @property
     def is_local(self) -> bool:
@@ -56,4 +57,5 @@ def settings() -> Settings:
         admin_api_keys=tuple(k.strip() for k in _env("ADMIN_API_KEYS").split(",") if k.strip()),
         token_secret=_env("TOKEN_SECRET"),
         token_ttl_seconds=int(_env("TOKEN_TTL_SECONDS", "604800")),
+        jobs_queue_url=_env("JOBS_QUEUE_URL") or None,
     )

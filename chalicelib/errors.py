@@ -98,6 +98,27 @@ class NegativeBalance(Conflict):
         super().__init__("NEGATIVE_BALANCE", f"当前 {balance} 积分，无法扣减 {-delta} 积分")
 
 
+class OrderConflict(Conflict):
+    """The order_id (or refund_id) was recorded before with a different body."""
+
+    def __init__(self, what: str = "order_id") -> None:
+        super().__init__("ORDER_CONFLICT", f"{what} 已用于另一笔不同的记录")
+
+
+class RefundExceedsOrder(Conflict):
+    """The refunds would add up to more than the order's amount."""
+
+    def __init__(self, refundable: int) -> None:
+        super().__init__("REFUND_EXCEEDS_ORDER", f"退款总额超过订单金额，最多还可退 {refundable} 分")
+
+
+class CouponNotUsable(Conflict):
+    """The coupon cannot be used on this order."""
+
+    def __init__(self, message: str = "优惠券不可用") -> None:
+        super().__init__("COUPON_NOT_USABLE", message)
+
+
 class PayloadTooLarge(AppError):
     """The request body is over 64 KiB."""
 

@@ -16,6 +16,7 @@ class Api:
 
     def __init__(self, client: Any) -> None:
         self.client = client
+        self.users: dict[str, str] = {}
 
     def call(self, method: str, path: str, body: Any = None, *, token: str | None = None,
              admin: bool = False, headers: dict[str, str] | None = None,
@@ -39,10 +40,16 @@ class Api:
 
     def new_member(self, **profile: Any) -> tuple[str, dict[str, Any]]:
         """A new WeChat user who signs up: (token, Member)."""
-        token = self.login(new_user())["token"]
+        name = new_user()
+        token = self.login(name)["token"]
         status, member = self.call("POST", "/v1/members", profile, token=token)
         assert status == 201, member
+        self.users[member["member_id"]] = name
         return token, member
+
+    def token_for(self, member_id: str) -> str:
+        """A fresh token of a member made by `new_member` (after the test clock moved on)."""
+        return self.login(self.users[member_id])["token"]
 
     def ledger(self, token: str) -> list[dict[str, Any]]:
         """The member's whole ledger, newest first, following cursors."""

@@ -1,50 +1,81 @@
-"""Planning a points change: which ledger entries it writes and the balance it leaves.
+"""Planning a points change: which ledger entries it writes and the points it leaves.
 
-Every change first records the lots that expired since the member was last written (one `expire`
-entry), so that the sum of a member's ledger deltas always equals the points they hold.
+A plan first settles the member at `now`: pending order points whose return window has closed
+become spendable (one `order` entry each) and lots that expired are written off (one `expire`
+entry). Then the change's own entries follow. So the sum of a member's ledger deltas always equals
+the spendable points they hold, whichever write (or job) comes first after an expiry.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 
 from chalicelib.domain.member import LedgerEntry, Member
-from chalicelib.domain.points import Points, apply_delta, earning_year, split_expired
-
-REASONS = (
-    "signup_gift", "checkin", "checkin_streak_bonus", "order", "refund", "redeem", "referral",
-    "interaction", "admin_adjust", "expire", "account_closed",
+from chalicelib.domain.points import (
+    PendingPoints,
+    Points,
+    apply_delta,
+    cancel_pending,
+    earning_year,
+    matured,
+    split_expired,
 )
 
 
-@dataclass(frozen=True)
-class PointsChange:
-    """The outcome of a planned change: the new points and the entries to write, oldest first."""
+class LedgerPlan:
+    """The entries and resulting points of one change to one member, built step by step."""
 
-    points: Points
-    entries: list[LedgerEntry]
+    def __init__(self, member: Member, *, now: datetime, keep_years: int) -> None:
+        self.member_id = member.member_id
+        self.base_seq = member.seq
+        self.now = now
+        self.entries: list[LedgerEntry] = []
+        points, ready = matured(member.points, now)
+        self.points = points
+        balance = member.points.balance
+        for item in ready:
+            balance += item.points
+            self._append(item.points, balance, "order", ref=item.order_id)
+        self.points, expired = split_expired(points, now, keep_years)
+        if expired:
+            self._append(-sum(expired.values()), self.points.balance, "expire",
+                         ref=",".join(str(y) for y in sorted(expired)))
 
     @property
     def seq(self) -> int:
-        """The member's ledger sequence after the change."""
-        return self.entries[-1].seq
+        """The member's ledger sequence after the plan."""
+        return self.base_seq + len(self.entries)
+
+    @property
+    def expired_points(self) -> int:
+        """Points this plan writes off as expired."""
+        return -sum(e.delta for e in self.entries if e.reason == "expire")
+
+    def add(self, delta: int, reason: str, *, ref: str | None = None, note: str | None = None,
+            actor: str | None = None) -> LedgerEntry:
+        """Apply `delta` now (credits land in this year's lot) and record it as one entry."""
+        self.points = apply_delta(self.points, delta, earning_year(self.now))
+        return self._append(delta, self.points.balance, reason, ref=ref, note=note, actor=actor)
+
+    def hold(self, order_id: str, points: int, available_at: datetime) -> None:
+        """Keep an order's points pending until `available_at` (no entry until they mature)."""
+        pending = self.points.pending + (PendingPoints(order_id, points, available_at),)
+        self.points = Points(self.points.lots, self.points.debt, pending)
+
+    def cancel_pending(self, order_id: str, wanted: int) -> int:
+        """Cancel up to `wanted` pending points of an order; return how many were cancelled."""
+        self.points, cancelled = cancel_pending(self.points, order_id, wanted)
+        return cancelled
+
+    def _append(self, delta: int, balance_after: int, reason: str, **details: str | None) -> LedgerEntry:
+        entry = LedgerEntry(member_id=self.member_id, seq=self.seq + 1, delta=delta,
+                            balance_after=balance_after, reason=reason, created_at=self.now, **details)
+        self.entries.append(entry)
+        return entry
 
 
 def plan_change(member: Member, *, delta: int, reason: str, now: datetime, keep_years: int,
-                ref: str | None = None, note: str | None = None, actor: str | None = None) -> PointsChange:
-    """Expire what has expired, then apply `delta` as one entry with `reason`."""
-    live, expired = split_expired(member.points, now, keep_years)
-    entries = []
-    seq = member.seq
-    if expired:
-        seq += 1
-        entries.append(LedgerEntry(
-            member_id=member.member_id, seq=seq, delta=-sum(expired.values()), balance_after=live.balance,
-            reason="expire", created_at=now, ref=",".join(str(y) for y in sorted(expired)),
-        ))
-    after = apply_delta(live, delta, earning_year(now))
-    entries.append(LedgerEntry(
-        member_id=member.member_id, seq=seq + 1, delta=delta, balance_after=after.balance,
-        reason=reason, created_at=now, ref=ref, note=note, actor=actor,
-    ))
-    return PointsChange(after, entries)
+                ref: str | None = None, note: str | None = None, actor: str | None = None) -> LedgerPlan:
+    """Settle the member, then apply `delta` as one entry with `reason`."""
+    plan = LedgerPlan(member, now=now, keep_years=keep_years)
+    plan.add(delta, reason, ref=ref, note=note, actor=actor)
+    return plan

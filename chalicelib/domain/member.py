@@ -7,7 +7,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from chalicelib.clock import business_date, render
-from chalicelib.domain.points import Points, expiry_schedule, split_expired
+from chalicelib.domain.points import Points, expiry_schedule, matured, split_expired
 from chalicelib.domain.tiers import growth_value, growth_view, tier_for, tier_view
 
 GENDERS = ("male", "female", "unknown")
@@ -33,8 +33,11 @@ class Member:
     preferences: dict[str, Any] | None = None
     points: Points = field(default_factory=Points)
     growth: dict[int, int] = field(default_factory=dict)
+    tier_code: str | None = None
     checkin_streak: int = 0
     checkin_last_date: str | None = None
+    interactions: dict[str, dict[str, int]] = field(default_factory=dict)
+    orders_count: int = 0
 
 
 @dataclass(frozen=True)
@@ -83,10 +86,20 @@ def current_streak(streak: int, last_date: str | None, today: date) -> int:
     return streak if date.fromisoformat(last_date) >= today - timedelta(days=1) else 0
 
 
+def points_at(points: Points, now: datetime, keep_years: int) -> Points:
+    """The points as they stand at `now`: matured pending points in, expired lots out."""
+    return split_expired(matured(points, now)[0], now, keep_years)[0]
+
+
+def member_tier(member: Member, program: dict[str, Any], now: datetime) -> dict[str, Any]:
+    """The tier the member's growth reaches at `now`."""
+    return tier_for(program["tiers"], growth_value(member.growth, business_date(now)))
+
+
 def member_view(member: Member, program: dict[str, Any], now: datetime) -> dict[str, Any]:
     """The contract's Member shape, with points, tier and growth as of `now`."""
     keep_years = program["points_expiry"]["keep_years"]
-    live, _ = split_expired(member.points, now, keep_years)
+    live = points_at(member.points, now, keep_years)
     today = business_date(now)
     growth = growth_value(member.growth, today)
     return {
@@ -102,7 +115,7 @@ def member_view(member: Member, program: dict[str, Any], now: datetime) -> dict[
         "growth": growth_view(program["tiers"], growth),
         "points": {
             "balance": live.balance,
-            "pending": 0,
+            "pending": live.pending_total,
             "expiring": [{"points": p, "expires_at": render(at)} for p, at in expiry_schedule(live, keep_years)],
         },
         "checkin": {

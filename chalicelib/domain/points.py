@@ -1,34 +1,60 @@
-"""Points as lots by year of earning (年度清零).
+"""Points as lots by year of earning (年度清零), plus debt and pending order points.
 
 A balance is `{earning year: points}` plus `debt` (points owed after a clawback took more than
 was left; only ever non-zero when there are no lots). A lot earned in year E expires at 00:00
 Shanghai time on 1 January of E + keep_years + 1, so expiry is a read-time fact exact to the second;
-spending takes the oldest lots first; new points first pay off any debt.
+spending takes the oldest lots first; new points first pay off any debt. Order points inside the
+return window are `pending`: not spendable until `available_at`, when they become a lot of that year.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 
 from chalicelib.clock import SHANGHAI, shanghai_start_of
 
 
 @dataclass(frozen=True)
+class PendingPoints:
+    """Order points waiting for the end of the return window."""
+
+    order_id: str
+    points: int
+    available_at: datetime
+
+
+@dataclass(frozen=True)
 class Points:
-    """A member's spendable points: lots by earning year, and debt."""
+    """A member's points: spendable lots by earning year, debt, and pending order points."""
 
     lots: dict[int, int] = field(default_factory=dict)
     debt: int = 0
+    pending: tuple[PendingPoints, ...] = ()
 
     @property
     def balance(self) -> int:
-        """Sum of the lots less the debt (may be negative)."""
+        """Sum of the lots less the debt (may be negative); pending points are not included."""
         return sum(self.lots.values()) - self.debt
+
+    @property
+    def pending_total(self) -> int:
+        """Points still inside a return window."""
+        return sum(p.points for p in self.pending)
+
+    def oldest_year(self) -> int | None:
+        """The earliest year that can still expire (a lot's, or a pending entry's maturity year)."""
+        years = [y for y, p in self.lots.items() if p > 0] + [earning_year(p.available_at) for p in self.pending]
+        return min(years) if years else None
 
 
 def lot_expires_at(year: int, keep_years: int) -> datetime:
     """The instant a lot earned in `year` stops counting."""
     return shanghai_start_of(date(year + keep_years + 1, 1, 1))
+
+
+def last_expired_year(now: datetime, keep_years: int) -> int:
+    """The latest earning year whose lots have expired at `now`."""
+    return earning_year(now) - keep_years - 1
 
 
 def earning_year(instant: datetime) -> int:
@@ -40,7 +66,16 @@ def split_expired(points: Points, now: datetime, keep_years: int) -> tuple[Point
     """The points still live at `now`, and the lots that have expired by then."""
     live = {y: p for y, p in points.lots.items() if p > 0 and lot_expires_at(y, keep_years) > now}
     expired = {y: p for y, p in points.lots.items() if p > 0 and y not in live}
-    return Points(live, points.debt), expired
+    return replace(points, lots=live), expired
+
+
+def matured(points: Points, now: datetime) -> tuple[Points, list[PendingPoints]]:
+    """Move pending points whose window has closed by `now` into lots of their maturity year."""
+    ready = [p for p in points.pending if p.available_at <= now]
+    result = replace(points, pending=tuple(p for p in points.pending if p.available_at > now))
+    for item in ready:
+        result = apply_delta(result, item.points, earning_year(item.available_at))
+    return result, ready
 
 
 def apply_delta(points: Points, delta: int, year: int) -> Points:
@@ -52,7 +87,7 @@ def apply_delta(points: Points, delta: int, year: int) -> Points:
         debt -= paid
         if delta - paid:
             lots[year] = lots.get(year, 0) + delta - paid
-        return Points(lots, debt)
+        return replace(points, lots=lots, debt=debt)
     owed = -delta
     for y in sorted(lots):
         take = min(lots[y], owed)
@@ -62,7 +97,21 @@ def apply_delta(points: Points, delta: int, year: int) -> Points:
             del lots[y]
         if owed == 0:
             break
-    return Points(lots, debt + owed)
+    return replace(points, lots=lots, debt=debt + owed)
+
+
+def cancel_pending(points: Points, order_id: str, wanted: int) -> tuple[Points, int]:
+    """Take up to `wanted` points from an order's pending entry; return what was cancelled."""
+    kept, cancelled = [], 0
+    for item in points.pending:
+        if item.order_id == order_id and cancelled < wanted:
+            take = min(item.points, wanted - cancelled)
+            cancelled += take
+            if item.points > take:
+                kept.append(replace(item, points=item.points - take))
+        else:
+            kept.append(item)
+    return replace(points, pending=tuple(kept)), cancelled
 
 
 def expiry_schedule(points: Points, keep_years: int) -> list[tuple[int, datetime]]:

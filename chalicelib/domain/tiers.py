@@ -2,7 +2,8 @@
 Shanghai calendar year; the tier is the highest whose `min_growth` is reached."""
 from __future__ import annotations
 
-from datetime import date
+from dataclasses import dataclass
+from datetime import date, datetime
 from typing import Any
 
 
@@ -35,3 +36,22 @@ def growth_view(tiers: list[dict[str, Any]], growth: int) -> dict[str, Any]:
         "next_tier": upcoming["code"] if upcoming else None,
         "to_next": upcoming["min_growth"] - growth if upcoming else None,
     }
+
+
+@dataclass(frozen=True)
+class TierChange:
+    """A member's tier moved from one code to another, and why (`order`, `refund`, `review`)."""
+
+    member_id: str
+    from_tier: str
+    to_tier: str
+    cause: str
+    at: datetime
+
+
+def tier_change(member_id: str, recorded: str | None, tier: dict[str, Any], cause: str,
+                at: datetime) -> TierChange | None:
+    """The change to record when the tier reached differs from the recorded one."""
+    if recorded is None or recorded == tier["code"]:
+        return None
+    return TierChange(member_id, recorded, tier["code"], cause, at)

@@ -12,7 +12,8 @@ from typing import Any, TypeVar
 from chalicelib.domain.member import Member
 from chalicelib.domain.tokens import Principal
 from chalicelib.errors import IdempotencyKeyReused, NotAMember, StoreUnavailable
-from chalicelib.store.repository import StoredAnswer, Store, VersionConflict
+from chalicelib.store.base import VersionConflict
+from chalicelib.store.repository import StoredAnswer, Store
 
 T = TypeVar("T")
 ATTEMPTS = 8

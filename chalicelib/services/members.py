@@ -7,9 +7,8 @@ from typing import Any
 
 from chalicelib import clock
 from chalicelib.config import settings
-from chalicelib.domain.ledger import plan_change
+from chalicelib.domain.ledger import LedgerPlan, plan_change
 from chalicelib.domain.member import Member, member_view, new_referral_code
-from chalicelib.domain.points import split_expired
 from chalicelib.domain.tokens import Principal, issue_token
 from chalicelib.errors import (
     AlreadyMember,
@@ -20,7 +19,8 @@ from chalicelib.errors import (
     StoreUnavailable,
 )
 from chalicelib.services.common import resolve_member, retrying
-from chalicelib.store.repository import ReferralCodeTaken, VersionConflict, store
+from chalicelib.store.base import ReferralCodeTaken, VersionConflict
+from chalicelib.store.repository import store
 from chalicelib.wechat.miniprogram import wechat
 
 REFERRAL_CODE_DRAWS = 5
@@ -86,7 +86,7 @@ def signup(principal: Principal, profile: Profile, referral_code: str | None) ->
     for _ in range(REFERRAL_CODE_DRAWS):
         member = replace(member, referral_code=new_referral_code())
         try:
-            repo.create_member(member, entries)
+            repo.create_member(member, entries, program["tiers"][0]["code"])
             return member_view(member, program, now)
         except (ReferralCodeTaken, VersionConflict):
             continue
@@ -128,11 +128,9 @@ def delete_me(principal: Principal) -> None:
     def close() -> None:
         member, program = resolve_member(store(), principal)
         now = clock.now()
-        keep_years = program["points_expiry"]["keep_years"]
-        live, _ = split_expired(member.points, now, keep_years)
-        change = plan_change(member, delta=-live.balance, reason="account_closed", now=now,
-                             keep_years=keep_years)
-        store().close_member(member, change, now)
+        plan = LedgerPlan(member, now=now, keep_years=program["points_expiry"]["keep_years"])
+        plan.add(-plan.points.balance, "account_closed")
+        store().close_member(member, plan, now)
 
     retrying(close)
 

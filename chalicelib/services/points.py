@@ -4,13 +4,13 @@ from __future__ import annotations
 from typing import Any
 
 from chalicelib import clock
-from chalicelib.domain.ledger import plan_change
+from chalicelib.domain.ledger import LedgerPlan
 from chalicelib.domain.member import ledger_entry_view
-from chalicelib.domain.points import split_expired
 from chalicelib.domain.tokens import Principal
-from chalicelib.errors import NegativeBalance, NotFound, StoreUnavailable
+from chalicelib.errors import NegativeBalance, NotFound, ValidationError
 from chalicelib.services.common import fingerprint, replay, resolve_member, retrying
-from chalicelib.store.repository import AnswerToStore, IdempotencyRecordExists, store
+from chalicelib.store.base import IdempotencyRecordExists, VersionConflict
+from chalicelib.store.repository import AnswerToStore, MemberUpdate, store
 
 
 def ledger_page(principal: Principal, *, limit: int, before_seq: int | None) -> dict[str, Any]:
@@ -47,21 +47,52 @@ def adjust_points(member_id: str, *, request_id: str, delta: int, reason: str, a
             return replay(stored, digest)
         if member is None:
             raise NotFound("会员不存在")
-        now = clock.now()
-        keep_years = program["points_expiry"]["keep_years"]
-        balance = split_expired(member.points, now, keep_years)[0].balance
-        if delta < 0 and balance + delta < 0:
-            raise NegativeBalance(balance, delta)
-        change = plan_change(member, delta=delta, reason="admin_adjust", note=reason, actor=actor,
-                             now=now, keep_years=keep_years)
-        body = {"balance": change.points.balance, "entry": ledger_entry_view(change.entries[-1])}
+        plan = LedgerPlan(member, now=clock.now(), keep_years=program["points_expiry"]["keep_years"])
+        if delta < 0 and plan.points.balance + delta < 0:
+            raise NegativeBalance(plan.points.balance, delta)
+        entry = plan.add(delta, "admin_adjust", note=reason, actor=actor)
+        body = {"balance": plan.points.balance, "entry": ledger_entry_view(entry)}
         try:
-            repo.commit_points_change(member, change, answer=AnswerToStore(key, digest, 201, body))
+            repo.commit(MemberUpdate(member, plan), answer=AnswerToStore(key, digest, 201, body))
         except IdempotencyRecordExists:
-            stored_now = repo.stored_answer(key)
-            if stored_now is None:
-                raise StoreUnavailable() from None
-            return replay(stored_now, digest)
+            raise VersionConflict() from None  # answered meanwhile: the next attempt replays it
+        return 201, body
+
+    return retrying(attempt)
+
+
+def record_event(member_id: str, *, request_id: str, kind: str, ref: str | None, actor: str) -> tuple[int, Any]:
+    """Interaction points (晒单, review, share …) within the type's daily cap on the Shanghai date;
+    over the cap the event is still counted, with 0 points. Idempotent by request_id."""
+    repo = store()
+    key = f"admin:{actor}:{request_id}"
+    digest = fingerprint("POST /v1/admin/members/{member_id}/events",
+                         {"member_id": member_id, "type": kind, "ref": ref})
+
+    def attempt() -> tuple[int, Any]:
+        member, program, stored = repo.member_with_answer(member_id, key)
+        if stored:
+            return replay(stored, digest)
+        if member is None:
+            raise NotFound("会员不存在")
+        rule = next((r for r in program["interactions"] if r["type"] == kind), None)
+        if rule is None:
+            raise ValidationError(f"type must be one of the program's interactions: "
+                                  f"{', '.join(r['type'] for r in program['interactions']) or 'none'}")
+        now = clock.now()
+        today = clock.business_date(now).isoformat()
+        counts = dict(member.interactions.get(today, {}))
+        awarded = rule["points"] if counts.get(kind, 0) < rule["daily_cap"] else 0
+        counts[kind] = counts.get(kind, 0) + 1
+        plan = LedgerPlan(member, now=now, keep_years=program["points_expiry"]["keep_years"])
+        if awarded:
+            plan.add(awarded, "interaction", ref=ref, note=kind)
+        body = {"points_awarded": awarded, "balance": plan.points.balance}
+        try:
+            repo.commit(MemberUpdate(member, plan, interactions={today: counts}),
+                        answer=AnswerToStore(key, digest, 201, body))
+        except IdempotencyRecordExists:
+            raise VersionConflict() from None  # answered meanwhile: the next attempt replays it
         return 201, body
 
     return retrying(attempt)

@@ -1,61 +1,66 @@
-"""The repository: every DynamoDB call the app makes, and the translation of DynamoDB failures
-into named errors. Services see domain objects (`Member`, `LedgerEntry`), never pynamodb models.
+"""The repository: every DynamoDB call the app makes. Services see domain objects (`Member`,
+`LedgerEntry`, `Order`), never pynamodb models, and named errors, never DynamoDB's.
 
-Each method is one round trip unless its docstring says otherwise. State changes are single
-transactions guarded by conditions: a member's `seq` for points, `attribute_not_exists` for
-ledger entries, unique claims and idempotency records.
+Each method is one round trip unless its docstring says otherwise. Every change of points is one
+transaction: the member update conditioned on the `seq` it read, its ledger entries
+(`attribute_not_exists`), and the idempotency record or order that makes a retry harmless.
 """
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from dataclasses import dataclass, field
+from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
-from pynamodb.connection import Connection
-from pynamodb.models import Model
-from pynamodb.exceptions import DoesNotExist, PynamoDBException, TransactWriteError
+from pynamodb.exceptions import PynamoDBException
+from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactGet, TransactWrite
 
-from chalicelib.config import settings
-from chalicelib.domain.ledger import PointsChange
+from chalicelib.domain.ledger import LedgerPlan
 from chalicelib.domain.member import LedgerEntry, Member
-from chalicelib.domain.points import Points
-from chalicelib.domain.program import default_program
-from chalicelib.errors import AlreadyMember, StoreUnavailable
+from chalicelib.domain.orders import Order, RefundOutcome
+from chalicelib.domain.tiers import TierChange
+from chalicelib.errors import AlreadyMember
+from chalicelib.store.base import (
+    Cancelled,
+    IdempotencyRecordExists,
+    ReferralCodeTaken,
+    VersionConflict,
+    condition_failed,
+    connection,
+    resolve,
+    store_errors,
+    transaction,
+)
+from chalicelib.store.mapping import (
+    answer_record,
+    entry_record,
+    new_member_record,
+    points_actions,
+    program_from,
+    tier_actions,
+    to_entry,
+    to_member,
+    to_order,
+)
 from chalicelib.store.schema import (
-    ALL_MODELS,
     IdempotencyRecord,
     IdentityRecord,
     LedgerRecord,
     MemberRecord,
+    OrderRecord,
     SettingRecord,
+    TierChangeRecord,
 )
 
 PROGRAM_KEY = "program"
 WECHAT_TOKEN_KEY = "wechat_token"
-IDEMPOTENCY_TTL = timedelta(days=30)
-_MODELS_BY_TABLE = {model.Meta.table_name: model for model in ALL_MODELS}
-
-
-class VersionConflict(Exception):
-    """The member changed between our read and our write; read again and retry."""
-
-
-class ReferralCodeTaken(Exception):
-    """The freshly drawn referral code already belongs to someone; draw another."""
-
-
-class IdempotencyRecordExists(Exception):
-    """Another request with the same request_id committed first; replay its answer."""
 
 
 @dataclass(frozen=True)
 class StoredAnswer:
-    """The first answer given to a request_id."""
+    """The first answer given to an idempotency key."""
 
     fingerprint: str
     status: int
@@ -82,120 +87,29 @@ class OpenidContext:
     wechat_token: tuple[str, int] | None = None
 
 
-@contextmanager
-def _store_errors() -> Iterator[None]:
-    """Turn unexpected DynamoDB failures into 503 STORE_UNAVAILABLE."""
-    try:
-        yield
-    except PynamoDBException as exc:
-        raise StoreUnavailable() from exc
+@dataclass
+class MemberUpdate:
+    """One member's side of a transaction: its ledger plan and the other attributes it changes."""
+
+    member: Member
+    plan: LedgerPlan
+    growth: dict[int, int] | None = None
+    tier: tuple[str, str] | None = None  # (tier code, base tier code)
+    tier_change: TierChange | None = None
+    interactions: dict[str, dict[str, int]] | None = None
+    orders_count: int | None = None
+    extra: list[Action] = field(default_factory=list)
 
 
-@lru_cache(maxsize=1)
-def _connection() -> Connection:
-    conf = settings()
-    return Connection(region=conf.aws_region, host=conf.dynamodb_endpoint_url,
-                      connect_timeout_seconds=2, read_timeout_seconds=5, max_retry_attempts=3)
+@dataclass(frozen=True)
+class NewOrder:
+    """An order to record, with the answer a replay will get."""
 
-
-class _Cancelled(Exception):
-    """A transaction refused by its conditions; `failed` names the items whose condition failed,
-    as (table name, hash key value)."""
-
-    def __init__(self, failed: set[tuple[str, str]]) -> None:
-        super().__init__(failed)
-        self.failed = failed
-
-    def hit(self, model: type[Model], hash_key: str) -> bool:
-        """Did the condition on this item fail?"""
-        return (model.Meta.table_name, hash_key) in self.failed
-
-
-def _item_key(operation: dict[str, Any]) -> tuple[str, str]:
-    """(table, hash key value) of one TransactWriteItems operation."""
-    table = operation["TableName"]
-    hash_name = _MODELS_BY_TABLE[table]._hash_keyname
-    attributes = operation.get("Key") or operation["Item"]
-    return table, next(iter(attributes[hash_name].values()))
-
-
-@contextmanager
-def _transaction() -> Iterator[TransactWrite]:
-    """One TransactWriteItems: condition failures become _Cancelled, a clash with a concurrent
-    transaction becomes VersionConflict (retry), anything else StoreUnavailable."""
-    tx = TransactWrite(connection=_connection())
-    try:
-        with tx:
-            yield tx
-    except TransactWriteError as exc:
-        codes = [r.code if r else None for r in exc.cancellation_reasons or []]
-        if "TransactionConflict" in codes:
-            raise VersionConflict() from exc
-        if "ConditionalCheckFailed" in codes:
-            # pynamodb sends condition checks, deletes, puts, then updates, whatever the call order.
-            sent = tx._condition_check_items + tx._delete_items + tx._put_items + tx._update_items
-            raise _Cancelled({_item_key(op) for op, code in zip(sent, codes)
-                              if code == "ConditionalCheckFailed"}) from exc
-        raise StoreUnavailable() from exc
-    except PynamoDBException as exc:
-        raise StoreUnavailable() from exc
-
-
-def _condition_failed(exc: PynamoDBException) -> bool:
-    return getattr(exc, "cause_response_code", "") == "ConditionalCheckFailedException"
-
-
-def _to_member(record: MemberRecord) -> Member | None:
-    if record.status != "active":
-        return None
-    lots = record.lots.as_dict() if record.lots else {}
-    growth = record.growth.as_dict() if record.growth else {}
-    return Member(
-        member_id=record.member_id, openid=record.openid or "", joined_at=record.joined_at,
-        seq=int(record.seq), nickname=record.nickname, avatar_url=record.avatar_url,
-        gender=record.gender, birthday=record.birthday, phone=record.phone,
-        referral_code=record.referral_code, referred_by=record.referred_by,
-        preferences=record.preferences.as_dict() if record.preferences else None,
-        points=Points({int(y): int(p) for y, p in lots.items()}, int(record.debt or 0)),
-        growth={int(y): int(v) for y, v in growth.items()},
-        checkin_streak=int(record.checkin_streak or 0), checkin_last_date=record.checkin_last_date,
-    )
-
-
-def _to_entry(record: LedgerRecord) -> LedgerEntry:
-    return LedgerEntry(
-        member_id=record.member_id, seq=int(record.seq), delta=int(record.delta),
-        balance_after=int(record.balance_after), reason=record.reason, created_at=record.created_at,
-        ref=record.ref, note=record.note, actor=record.actor,
-    )
-
-
-def _entry_record(entry: LedgerEntry) -> LedgerRecord:
-    return LedgerRecord(
-        entry.member_id, entry.seq, delta=entry.delta, balance_after=entry.balance_after,
-        reason=entry.reason, ref=entry.ref, note=entry.note, actor=entry.actor, created_at=entry.created_at,
-    )
-
-
-def _to_answer(record: IdempotencyRecord) -> StoredAnswer:
-    return StoredAnswer(record.fingerprint, int(record.status), json.loads(record.body))
-
-
-def _lots_map(points: Points) -> dict[str, int]:
-    return {str(year): amount for year, amount in points.lots.items()}
-
-
-def _program_from(record: SettingRecord | None) -> dict[str, Any]:
-    """The stored program, or the default when none was ever stored."""
-    return json.loads(record.value) if record else default_program()
-
-
-def _resolve(future: Any) -> Any:
-    """The item a TransactGet future resolved to, or None if it does not exist."""
-    try:
-        return future.get()
-    except DoesNotExist:
-        return None
+    order: Order
+    subtotal_fen: int
+    store_id: str | None
+    items: list[dict[str, Any]] | None
+    answer: Any
 
 
 class Store:
@@ -212,71 +126,123 @@ class Store:
                            ) -> tuple[Member | None, dict[str, Any], StoredAnswer | None]:
         """The member, the program and the answer already given to `answer_key` (if any), in one
         TransactGetItems: the read of an idempotent write."""
-        with _store_errors():
-            with TransactGet(connection=_connection()) as tx:
-                member_f = tx.get(MemberRecord, member_id)
-                program_f = tx.get(SettingRecord, PROGRAM_KEY)
-                answer_f = tx.get(IdempotencyRecord, answer_key) if answer_key else None
-        record = _resolve(member_f)
-        answer = _resolve(answer_f) if answer_f else None
-        return ((_to_member(record) if record else None), _program_from(_resolve(program_f)),
+        with store_errors(), TransactGet(connection=connection()) as tx:
+            member_f = tx.get(MemberRecord, member_id)
+            program_f = tx.get(SettingRecord, PROGRAM_KEY)
+            answer_f = tx.get(IdempotencyRecord, answer_key) if answer_key else None
+        record = resolve(member_f)
+        answer = resolve(answer_f) if answer_f else None
+        return ((to_member(record) if record else None), program_from(resolve(program_f)),
                 _to_answer(answer) if answer else None)
+
+    def members_with_program(self, member_ids: list[str]) -> tuple[dict[str, Member], dict[str, Any]]:
+        """Several active members and the program, in one TransactGetItems."""
+        with store_errors(), TransactGet(connection=connection()) as tx:
+            futures = [tx.get(MemberRecord, member_id) for member_id in member_ids]
+            program_f = tx.get(SettingRecord, PROGRAM_KEY)
+        members = [to_member(r) for r in map(resolve, futures) if r is not None]
+        return {m.member_id: m for m in members if m is not None}, program_from(resolve(program_f))
+
+    def order_context(self, order_id: str, member_id: str
+                      ) -> tuple[Member | None, dict[str, Any], Order | None, StoredAnswer | None]:
+        """For recording an order: the member, the program and the order if already recorded
+        (with its first answer), in one TransactGetItems."""
+        with store_errors(), TransactGet(connection=connection()) as tx:
+            member_f = tx.get(MemberRecord, member_id)
+            program_f = tx.get(SettingRecord, PROGRAM_KEY)
+            order_f = tx.get(OrderRecord, order_id)
+        member_record, order_record = resolve(member_f), resolve(order_f)
+        answer = StoredAnswer(order_record.fingerprint, 201, json.loads(order_record.answer)) \
+            if order_record else None
+        return ((to_member(member_record) if member_record else None), program_from(resolve(program_f)),
+                to_order(order_record) if order_record else None, answer)
+
+    def order_with_answer(self, order_id: str, answer_key: str) -> tuple[Order | None, StoredAnswer | None]:
+        """An order and the answer already given to a refund of it, in one TransactGetItems."""
+        with store_errors(), TransactGet(connection=connection()) as tx:
+            order_f = tx.get(OrderRecord, order_id)
+            answer_f = tx.get(IdempotencyRecord, answer_key)
+        order, answer = resolve(order_f), resolve(answer_f)
+        return (to_order(order) if order else None), (_to_answer(answer) if answer else None)
 
     def openid_context(self, openid: str, *, referral_code: str | None = None,
                        with_wechat_token: bool = False) -> OpenidContext:
         """The openid's member_id and the program (plus, when asked, the inviter behind a referral
         code and the cached WeChat access token), in one TransactGetItems."""
-        with _store_errors():
-            with TransactGet(connection=_connection()) as tx:
-                identity_f = tx.get(IdentityRecord, f"openid#{openid}")
-                program_f = tx.get(SettingRecord, PROGRAM_KEY)
-                referral_f = tx.get(IdentityRecord, f"referral#{referral_code}") if referral_code else None
-                token_f = tx.get(SettingRecord, WECHAT_TOKEN_KEY) if with_wechat_token else None
-        identity = _resolve(identity_f)
-        referral = _resolve(referral_f) if referral_f else None
-        token = _resolve(token_f) if token_f else None
+        with store_errors(), TransactGet(connection=connection()) as tx:
+            identity_f = tx.get(IdentityRecord, f"openid#{openid}")
+            program_f = tx.get(SettingRecord, PROGRAM_KEY)
+            referral_f = tx.get(IdentityRecord, f"referral#{referral_code}") if referral_code else None
+            token_f = tx.get(SettingRecord, WECHAT_TOKEN_KEY) if with_wechat_token else None
+        identity = resolve(identity_f)
+        referral = resolve(referral_f) if referral_f else None
+        token = resolve(token_f) if token_f else None
         return OpenidContext(
             member_id=identity.member_id if identity else None,
-            program=_program_from(_resolve(program_f)),
+            program=program_from(resolve(program_f)),
             referrer_id=referral.member_id if referral else None,
             wechat_token=(token.value, int(token.expires_at)) if token else None,
         )
 
+    def member(self, member_id: str) -> Member | None:
+        """An active member by id, read consistently."""
+        with store_errors():
+            try:
+                return to_member(MemberRecord.get(member_id, consistent_read=True))
+            except MemberRecord.DoesNotExist:
+                return None
+
     def program(self) -> dict[str, Any]:
         """The current program document."""
-        with _store_errors():
+        with store_errors():
             try:
-                return _program_from(SettingRecord.get(PROGRAM_KEY, consistent_read=True))
+                return program_from(SettingRecord.get(PROGRAM_KEY, consistent_read=True))
             except SettingRecord.DoesNotExist:
-                return default_program()
+                return program_from(None)
 
     def members_by_phone(self, phone: str) -> list[Member]:
         """Active members holding this phone number (one Query on `phone-index`)."""
-        with _store_errors():
+        with store_errors():
             records = list(MemberRecord.phone_index.query(phone, limit=20))
-        return [m for m in map(_to_member, records) if m is not None]
+        return [m for m in map(to_member, records) if m is not None]
 
-    def ledger_page(self, member_id: str, *, limit: int, before_seq: int | None) -> tuple[list[LedgerEntry], bool]:
+    def members_with_points_to_expire(self, shard: str, up_to_year: int, *, limit: int,
+                                      start: dict[str, Any] | None) -> tuple[list[Member], dict[str, Any] | None]:
+        """One page of the members of a shard whose oldest points are from `up_to_year` or before
+        (a Query of the sparse `expiry-index`), and where the next page starts."""
+        with store_errors():
+            result = MemberRecord.expiry_index.query(shard, MemberRecord.expiry_year <= up_to_year,
+                                                     limit=limit, page_size=limit, last_evaluated_key=start)
+            records = list(result)
+        return [m for m in map(to_member, records) if m is not None], result.last_evaluated_key
+
+    def members_above_base_tier(self, shard: str, *, limit: int, start: dict[str, Any] | None
+                                ) -> tuple[list[Member], dict[str, Any] | None]:
+        """One page of the members of a shard whose recorded tier is above the base tier."""
+        with store_errors():
+            result = MemberRecord.tier_index.query(shard, limit=limit, page_size=limit, last_evaluated_key=start)
+            records = list(result)
+        return [m for m in map(to_member, records) if m is not None], result.last_evaluated_key
+
+    def ledger_page(self, member_id: str, *, limit: int, before_seq: int | None
+                    ) -> tuple[list[LedgerEntry], bool]:
         """Up to `limit` entries newest first (older than `before_seq` when given), and whether
         more exist: one Query of limit + 1 items."""
         condition = LedgerRecord.seq < before_seq if before_seq is not None else None
-        with _store_errors():
+        with store_errors():
             records = list(LedgerRecord.query(member_id, condition, scan_index_forward=False,
                                               limit=limit + 1, page_size=limit + 1))
-        return [_to_entry(r) for r in records[:limit]], len(records) > limit
+        return [to_entry(r) for r in records[:limit]], len(records) > limit
 
-    def stored_answer(self, key: str) -> StoredAnswer | None:
-        """The answer recorded for an idempotency key, if any."""
-        with _store_errors():
-            try:
-                record = IdempotencyRecord.get(key, consistent_read=True)
-            except IdempotencyRecord.DoesNotExist:
-                return None
-        return _to_answer(record)
+    def tier_changes(self, member_id: str) -> list[TierChange]:
+        """A member's tier history, oldest first."""
+        with store_errors():
+            records = list(TierChangeRecord.query(member_id))
+        return [TierChange(r.member_id, r.from_tier, r.to_tier, r.cause, r.changed_at) for r in records]
 
     def wechat_token(self) -> tuple[str, int] | None:
         """The shared cached WeChat access token and its expiry (epoch seconds), if any."""
-        with _store_errors():
+        with store_errors():
             try:
                 record = SettingRecord.get(WECHAT_TOKEN_KEY, consistent_read=True)
             except SettingRecord.DoesNotExist:
@@ -288,23 +254,16 @@ class Store:
     def record_login(self, openid: str, session_key: str, now: datetime) -> str | None:
         """Keep the openid's latest session_key (server side only); return its member_id, if any."""
         record = IdentityRecord(f"openid#{openid}")
-        with _store_errors():
+        with store_errors():
             record.update(actions=[IdentityRecord.session_key.set(session_key),
                                    IdentityRecord.updated_at.set(now)])
         return record.member_id
 
-    def create_member(self, member: Member, entries: list[LedgerEntry]) -> None:
+    def create_member(self, member: Member, entries: list[LedgerEntry], base_tier: str) -> None:
         """Claim the openid and the referral code and write the member with its first entries, in
         one transaction. AlreadyMember if the openid is taken; ReferralCodeTaken on a code clash."""
-        record = MemberRecord(
-            member.member_id, status="active", openid=member.openid, nickname=member.nickname,
-            avatar_url=member.avatar_url, gender=member.gender, birthday=member.birthday,
-            phone=member.phone, referral_code=member.referral_code, referred_by=member.referred_by,
-            joined_at=member.joined_at, lots=_lots_map(member.points), debt=member.points.debt,
-            growth={}, seq=member.seq,
-        )
         try:
-            with _transaction() as tx:
+            with transaction() as tx:
                 tx.update(IdentityRecord(f"openid#{member.openid}"),
                           actions=[IdentityRecord.member_id.set(member.member_id),
                                    IdentityRecord.updated_at.set(member.joined_at)],
@@ -312,10 +271,10 @@ class Store:
                 tx.save(IdentityRecord(f"referral#{member.referral_code}", member_id=member.member_id,
                                        updated_at=member.joined_at),
                         condition=IdentityRecord.key.does_not_exist())
-                tx.save(record, condition=MemberRecord.member_id.does_not_exist())
+                tx.save(new_member_record(member, base_tier), condition=MemberRecord.member_id.does_not_exist())
                 for entry in entries:
-                    tx.save(_entry_record(entry), condition=LedgerRecord.seq.does_not_exist())
-        except _Cancelled as exc:
+                    tx.save(entry_record(entry), condition=LedgerRecord.seq.does_not_exist())
+        except Cancelled as exc:
             if exc.hit(IdentityRecord, f"openid#{member.openid}"):
                 raise AlreadyMember() from exc
             if exc.hit(IdentityRecord, f"referral#{member.referral_code}"):
@@ -332,98 +291,141 @@ class Store:
         if birthday_unset:
             condition &= MemberRecord.birthday.does_not_exist()
         record = MemberRecord(member_id)
-        with _store_errors():
+        with store_errors():
             try:
                 record.update(actions=actions, condition=condition)
             except PynamoDBException as exc:
-                if _condition_failed(exc):
+                if condition_failed(exc):
                     raise VersionConflict() from exc
                 raise
-        member = _to_member(record)
+        member = to_member(record)
         if member is None:
             raise VersionConflict()
         return member
 
-    def commit_points_change(self, member: Member, change: PointsChange, *,
-                             answer: AnswerToStore | None = None) -> None:
-        """Write the member's new lots and `seq` with the change's ledger entries (and the request's
-        answer) in one transaction conditioned on the `seq` read. VersionConflict if the member moved
-        on; IdempotencyRecordExists if the request_id was answered meanwhile."""
+    def commit(self, *updates: MemberUpdate, answer: AnswerToStore | None = None,
+               order: NewOrder | None = None, refund: tuple[Order, RefundOutcome] | None = None) -> None:
+        """One transaction: each member's update (conditioned on the `seq` it read) with its ledger
+        entries and tier change, plus the request's answer, a new order, or a refund's new totals
+        on its order (conditioned on the order's version). VersionConflict if anything moved on
+        meanwhile; IdempotencyRecordExists if the answer key or the order was recorded first."""
+        now = updates[0].plan.now
         try:
-            with _transaction() as tx:
-                tx.update(MemberRecord(member.member_id),
-                          actions=[MemberRecord.lots.set(_lots_map(change.points)),
-                                   MemberRecord.debt.set(change.points.debt),
-                                   MemberRecord.seq.set(change.seq)],
-                          condition=(MemberRecord.seq == member.seq) & (MemberRecord.status == "active"))
-                for entry in change.entries:
-                    tx.save(_entry_record(entry), condition=LedgerRecord.seq.does_not_exist())
+            with transaction() as tx:
+                for update in updates:
+                    self._write_member(tx, update)
                 if answer:
-                    tx.save(self._answer_record(answer, change.entries[-1].created_at),
+                    tx.save(answer_record(answer.key, answer.fingerprint, answer.status, answer.body, now),
                             condition=IdempotencyRecord.key.does_not_exist())
-        except _Cancelled as exc:
-            if answer and exc.hit(IdempotencyRecord, answer.key):
+                if order:
+                    tx.save(self._order_record(order, now), condition=OrderRecord.order_id.does_not_exist())
+                if refund:
+                    refunded, outcome = refund
+                    tx.update(OrderRecord(refunded.order_id), actions=[
+                        OrderRecord.refunded_fen.set(outcome.refunded_total),
+                        OrderRecord.points_clawed_back.set(refunded.points_clawed_back + outcome.points),
+                        OrderRecord.version.set(refunded.version + 1)],
+                        condition=OrderRecord.version == refunded.version)
+        except Cancelled as exc:
+            if (answer and exc.hit(IdempotencyRecord, answer.key)) or \
+                    (order and exc.hit(OrderRecord, order.order.order_id)):
                 raise IdempotencyRecordExists() from exc
             raise VersionConflict() from exc
 
-    def close_member(self, member: Member, change: PointsChange, now: datetime) -> None:
+    def record_tier_change(self, change: TierChange, base_tier: str) -> bool:
+        """Record a tier the member fell to (tier review); False if its recorded tier moved meanwhile."""
+        try:
+            with transaction() as tx:
+                tx.update(MemberRecord(change.member_id),
+                          actions=tier_actions(change.member_id, change.to_tier, base_tier),
+                          condition=(MemberRecord.tier_code == change.from_tier) & (MemberRecord.status == "active"))
+                tx.save(_tier_change_record(change), condition=TierChangeRecord.change_id.does_not_exist())
+        except (Cancelled, VersionConflict):
+            return False
+        return True
+
+    def close_member(self, member: Member, plan: LedgerPlan, now: datetime) -> None:
         """Erase a member's personal data, leaving a tombstone and the closing ledger entries; free
         the openid and the referral code. One transaction conditioned on the `seq` read."""
+        erased = ("openid", "nickname", "avatar_url", "gender", "birthday", "phone", "referral_code",
+                  "referred_by", "preferences", "lots", "pending", "growth", "checkin_last_date",
+                  "interactions", "expiry_shard", "expiry_year", "tier_shard")
         try:
-            with _transaction() as tx:
-                erased = ("openid", "nickname", "avatar_url", "gender", "birthday", "phone",
-                          "referral_code", "referred_by", "preferences", "lots", "growth",
-                          "checkin_last_date")
+            with transaction() as tx:
                 tx.update(MemberRecord(member.member_id),
                           actions=[MemberRecord.status.set("deleted"), MemberRecord.deleted_at.set(now),
                                    MemberRecord.debt.set(0), MemberRecord.checkin_streak.set(0),
-                                   MemberRecord.seq.set(change.seq)]
+                                   MemberRecord.seq.set(plan.seq)]
                           + [getattr(MemberRecord, name).remove() for name in erased],
                           condition=(MemberRecord.seq == member.seq) & (MemberRecord.status == "active"))
-                for entry in change.entries:
-                    tx.save(_entry_record(entry), condition=LedgerRecord.seq.does_not_exist())
+                for entry in plan.entries:
+                    tx.save(entry_record(entry), condition=LedgerRecord.seq.does_not_exist())
                 tx.update(IdentityRecord(f"openid#{member.openid}"),
                           actions=[IdentityRecord.member_id.remove(), IdentityRecord.updated_at.set(now)],
                           condition=IdentityRecord.member_id == member.member_id)
                 if member.referral_code:
                     tx.delete(IdentityRecord(f"referral#{member.referral_code}"))
-        except _Cancelled as exc:
+        except Cancelled as exc:
             raise VersionConflict() from exc
 
     def save_program(self, program: dict[str, Any], now: datetime, *, only_if_absent: bool = False) -> bool:
         """Store the program document; with `only_if_absent`, keep an existing one (False)."""
         record = SettingRecord(PROGRAM_KEY, value=json.dumps(program, ensure_ascii=False), updated_at=now)
-        with _store_errors():
+        with store_errors():
             try:
                 record.save(condition=SettingRecord.key.does_not_exist() if only_if_absent else None)
             except PynamoDBException as exc:
-                if only_if_absent and _condition_failed(exc):
+                if only_if_absent and condition_failed(exc):
                     return False
                 raise
         return True
 
     def save_wechat_token(self, token: str, expires_at: int, now: datetime) -> None:
         """Share a freshly fetched WeChat access token with every instance."""
-        with _store_errors():
+        with store_errors():
             SettingRecord(WECHAT_TOKEN_KEY, value=token, expires_at=expires_at, updated_at=now).save()
 
-    def save_answer(self, answer: AnswerToStore, now: datetime) -> bool:
-        """Record an answer on its own (for changes without a points transaction); False if the
-        request_id was answered first by someone else."""
-        with _store_errors():
-            try:
-                self._answer_record(answer, now).save(condition=IdempotencyRecord.key.does_not_exist())
-            except PynamoDBException as exc:
-                if _condition_failed(exc):
-                    return False
-                raise
-        return True
+    # ---- transaction parts -------------------------------------------------------------------
 
     @staticmethod
-    def _answer_record(answer: AnswerToStore, now: datetime) -> IdempotencyRecord:
-        return IdempotencyRecord(answer.key, fingerprint=answer.fingerprint, status=answer.status,
-                                 body=json.dumps(answer.body, ensure_ascii=False),
-                                 expires_at=now + IDEMPOTENCY_TTL)
+    def _write_member(tx: TransactWrite, update: MemberUpdate) -> None:
+        member, plan = update.member, update.plan
+        actions = points_actions(member.member_id, plan.points, plan.seq) + update.extra
+        if update.growth is not None:
+            actions.append(MemberRecord.growth.set({str(y): v for y, v in update.growth.items()}))
+        if update.tier is not None:
+            actions += tier_actions(member.member_id, *update.tier)
+        if update.interactions is not None:
+            actions.append(MemberRecord.interactions.set(update.interactions))
+        if update.orders_count is not None:
+            actions.append(MemberRecord.orders_count.set(update.orders_count))
+        tx.update(MemberRecord(member.member_id), actions=actions,
+                  condition=(MemberRecord.seq == member.seq) & (MemberRecord.status == "active"))
+        for entry in plan.entries:
+            tx.save(entry_record(entry), condition=LedgerRecord.seq.does_not_exist())
+        if update.tier_change:
+            tx.save(_tier_change_record(update.tier_change), condition=TierChangeRecord.change_id.does_not_exist())
+
+    @staticmethod
+    def _order_record(new: NewOrder, now: datetime) -> OrderRecord:
+        order = new.order
+        return OrderRecord(
+            order.order_id, member_id=order.member_id, amount_fen=order.amount_fen,
+            subtotal_fen=new.subtotal_fen, paid_at=order.paid_at, store_id=new.store_id, items=new.items,
+            points_awarded=order.points_awarded, growth_year=order.growth_year,
+            fingerprint=order.fingerprint, answer=json.dumps(new.answer, ensure_ascii=False),
+            created_at=now,
+        )
+
+
+def _to_answer(record: IdempotencyRecord) -> StoredAnswer:
+    return StoredAnswer(record.fingerprint, int(record.status), json.loads(record.body))
+
+
+def _tier_change_record(change: TierChange) -> TierChangeRecord:
+    return TierChangeRecord(change.member_id, f"{change.at.isoformat()}#{change.to_tier}",
+                            from_tier=change.from_tier, to_tier=change.to_tier, cause=change.cause,
+                            changed_at=change.at)
 
 
 @lru_cache(maxsize=1)

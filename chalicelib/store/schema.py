@@ -9,6 +9,11 @@ Access patterns and the key or index that serves each:
 | openid -> member_id, session_key          | identities `openid#<openid>`      | GetItem/Update  |
 | referral code -> member_id (unique)       | identities `referral#<code>`      | GetItem         |
 | members by phone (store counter)          | members / `phone-index`           | Query           |
+| members holding points, by shard and the  | members / `expiry-index` (sparse: | Query           |
+|   oldest year that can expire (reset job) |   `expiry_shard`, `expiry_year`)  |                 |
+| members above the base tier, by shard     | members / `tier-index` (sparse)   | Query           |
+| an order, with its award and refunds      | orders                            | TransactGetItems|
+| a member's tier changes                   | tier_changes (member_id, change)  | Query           |
 | a member's ledger, newest first           | ledger (member_id, seq desc)      | Query           |
 | program document, WeChat access token     | settings `program`, `wechat_token`| GetItem         |
 | idempotency record of a request_id        | idempotency (TTL `expires_at`)    | GetItem / Put   |
@@ -16,6 +21,7 @@ Access patterns and the key or index that serves each:
 from __future__ import annotations
 
 from pynamodb.attributes import (
+    ListAttribute,
     MapAttribute,
     NumberAttribute,
     TTLAttribute,
@@ -53,6 +59,31 @@ class PhoneIndex(GlobalSecondaryIndex["MemberRecord"]):
     phone = UnicodeAttribute(hash_key=True)
 
 
+class ExpiryIndex(GlobalSecondaryIndex["MemberRecord"]):
+    """Members holding points (or pending points), by shard, oldest expirable year first.
+
+    Sparse: a member without points has neither key attribute, so the yearly reset never reads them.
+    """
+
+    class Meta:
+        index_name = "expiry-index"
+        projection = AllProjection()
+
+    expiry_shard = UnicodeAttribute(hash_key=True)
+    expiry_year = NumberAttribute(range_key=True)
+
+
+class TierIndex(GlobalSecondaryIndex["MemberRecord"]):
+    """Members whose recorded tier is above the base tier, by shard (sparse), for the tier review."""
+
+    class Meta:
+        index_name = "tier-index"
+        projection = AllProjection()
+
+    tier_shard = UnicodeAttribute(hash_key=True)
+    member_id = UnicodeAttribute(range_key=True)
+
+
 class MemberRecord(Model):
     """One member: profile, points lots, growth by year and the sequence of their ledger.
 
@@ -79,11 +110,20 @@ class MemberRecord(Model):
     deleted_at = UTCDateTimeAttribute(null=True)
     lots = MapAttribute(null=True)
     debt = NumberAttribute(default=0)
+    pending = ListAttribute(null=True)
     growth = MapAttribute(null=True)
+    tier_code = UnicodeAttribute(null=True)
     checkin_streak = NumberAttribute(default=0)
     checkin_last_date = UnicodeAttribute(null=True)
+    interactions = MapAttribute(null=True)
+    orders_count = NumberAttribute(default=0)
     seq = NumberAttribute(default=0)
+    expiry_shard = UnicodeAttribute(null=True)
+    expiry_year = NumberAttribute(null=True)
+    tier_shard = UnicodeAttribute(null=True)
     phone_index = PhoneIndex()
+    expiry_index = ExpiryIndex()
+    tier_index = TierIndex()
 
 
 class IdentityRecord(Model):
@@ -119,6 +159,46 @@ class LedgerRecord(Model):
     created_at = UTCDateTimeAttribute()
 
 
+class OrderRecord(Model):
+    """A recorded order: the request's fingerprint and first answer, the award, and refunds so far.
+
+    `version` orders the refunds of one order: each refund is conditioned on the version it read.
+    """
+
+    class Meta(_Meta):
+        table_name = "orders"
+
+    order_id = UnicodeAttribute(hash_key=True)
+    member_id = UnicodeAttribute()
+    amount_fen = NumberAttribute()
+    subtotal_fen = NumberAttribute()
+    paid_at = UTCDateTimeAttribute()
+    store_id = UnicodeAttribute(null=True)
+    items = ListAttribute(null=True)
+    points_awarded = NumberAttribute()
+    growth_year = NumberAttribute()
+    refunded_fen = NumberAttribute(default=0)
+    points_clawed_back = NumberAttribute(default=0)
+    fingerprint = UnicodeAttribute()
+    answer = UnicodeAttribute()
+    version = NumberAttribute(default=0)
+    created_at = UTCDateTimeAttribute()
+
+
+class TierChangeRecord(Model):
+    """One change of a member's tier (history for the member and for notices)."""
+
+    class Meta(_Meta):
+        table_name = "tier_changes"
+
+    member_id = UnicodeAttribute(hash_key=True)
+    change_id = UnicodeAttribute(range_key=True)
+    from_tier = UnicodeAttribute()
+    to_tier = UnicodeAttribute()
+    cause = UnicodeAttribute()
+    changed_at = UTCDateTimeAttribute()
+
+
 class SettingRecord(Model):
     """A small shared document: the program (`program`) or the WeChat access token (`wechat_token`)."""
 
@@ -148,6 +228,8 @@ ALL_MODELS: tuple[type[Model], ...] = (
     MemberRecord,
     IdentityRecord,
     LedgerRecord,
+    OrderRecord,
+    TierChangeRecord,
     SettingRecord,
     IdempotencyRecord,
 )

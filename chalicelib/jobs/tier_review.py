@@ -1,0 +1,48 @@
+"""`tier-review`: record the tier of members whose growth aged out of the two-year window.
+
+Tiers are computed on read, so this job only writes history (the `tier_changes` table) and the
+recorded tier, for members recorded above the base tier (the sparse `tier-index`), shard by shard.
+Each change is conditioned on the recorded tier, so a second run changes nothing.
+"""
+from __future__ import annotations
+
+from collections import Counter
+from datetime import datetime
+from typing import Any
+
+from chalicelib.clock import parse_instant
+from chalicelib.domain.member import member_tier
+from chalicelib.domain.tiers import tier_change
+from chalicelib.jobs.fanout import Segment, continue_later, dispatch
+from chalicelib.store.mapping import SHARDS
+from chalicelib.store.repository import store
+
+NAME = "tier-review"
+PAGE_SIZE = 100
+
+
+def start(as_of: datetime, *, dry_run: bool = False) -> Counter[str]:
+    """Fan the review out over every shard."""
+    segments = [{"job": NAME, "as_of": as_of.isoformat(), "shard": f"{shard:02d}", "start": None,
+                 "dry_run": dry_run} for shard in range(SHARDS)]
+    return dispatch(segments, run_segment)
+
+
+def run_segment(segment: Segment) -> Counter[str]:
+    """Review one shard's members recorded above the base tier."""
+    repo = store()
+    as_of = parse_instant(segment["as_of"])
+    program = repo.program()
+    base_tier = program["tiers"][0]["code"]
+    counts: Counter[str] = Counter(members_reviewed=0, tier_changes=0)
+    start: dict[str, Any] | None = segment["start"]
+    while True:
+        members, start = repo.members_above_base_tier(segment["shard"], limit=PAGE_SIZE, start=start)
+        for member in members:
+            counts["members_reviewed"] += 1
+            change = tier_change(member.member_id, member.tier_code, member_tier(member, program, as_of),
+                                 "review", as_of)
+            if change and (segment["dry_run"] or repo.record_tier_change(change, base_tier)):
+                counts["tier_changes"] += 1
+        if start is None or continue_later({**segment, "start": start}):
+            return counts

@@ -1,0 +1,136 @@
+"""Conversions between pynamodb records and domain objects, and the attribute updates that keep a
+member item's derived keys (expiry and tier shards) true to its state."""
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from pynamodb.expressions.update import Action
+
+from chalicelib.domain.member import LedgerEntry, Member
+from chalicelib.domain.orders import Order
+from chalicelib.domain.points import PendingPoints, Points
+from chalicelib.domain.program import default_program
+from chalicelib.store.schema import (
+    IdempotencyRecord,
+    LedgerRecord,
+    MemberRecord,
+    OrderRecord,
+    SettingRecord,
+)
+
+SHARDS = 16
+IDEMPOTENCY_TTL = timedelta(days=30)
+
+
+def shard_of(member_id: str) -> str:
+    """The member's fan-out shard (`00`..`15`), stable for its lifetime."""
+    return f"{int(hashlib.sha256(member_id.encode()).hexdigest()[:8], 16) % SHARDS:02d}"
+
+
+def to_member(record: MemberRecord) -> Member | None:
+    """The domain member of an active record (None for a deleted member's tombstone)."""
+    if record.status != "active":
+        return None
+    lots = record.lots.as_dict() if record.lots else {}
+    growth = record.growth.as_dict() if record.growth else {}
+    pending = tuple(PendingPoints(p["order_id"], int(p["points"]),
+                                  datetime.fromtimestamp(int(p["available_at"]), timezone.utc))
+                    for p in (record.pending or []))
+    return Member(
+        member_id=record.member_id, openid=record.openid or "", joined_at=record.joined_at,
+        seq=int(record.seq), nickname=record.nickname, avatar_url=record.avatar_url,
+        gender=record.gender, birthday=record.birthday, phone=record.phone,
+        referral_code=record.referral_code, referred_by=record.referred_by,
+        preferences=record.preferences.as_dict() if record.preferences else None,
+        points=Points({int(y): int(p) for y, p in lots.items()}, int(record.debt or 0), pending),
+        growth={int(y): int(v) for y, v in growth.items()}, tier_code=record.tier_code,
+        checkin_streak=int(record.checkin_streak or 0), checkin_last_date=record.checkin_last_date,
+        interactions=record.interactions.as_dict() if record.interactions else {},
+        orders_count=int(record.orders_count or 0),
+    )
+
+
+def new_member_record(member: Member, base_tier: str) -> MemberRecord:
+    """The item of a member who has just signed up."""
+    record = MemberRecord(
+        member.member_id, status="active", openid=member.openid, nickname=member.nickname,
+        avatar_url=member.avatar_url, gender=member.gender, birthday=member.birthday,
+        phone=member.phone, referral_code=member.referral_code, referred_by=member.referred_by,
+        preferences=member.preferences, joined_at=member.joined_at, lots=_lots(member.points),
+        debt=member.points.debt, growth={}, tier_code=base_tier, seq=member.seq,
+    )
+    if member.points.oldest_year() is not None:
+        record.expiry_shard = shard_of(member.member_id)
+        record.expiry_year = member.points.oldest_year()
+    return record
+
+
+def points_actions(member_id: str, points: Points, seq: int) -> list[Action]:
+    """Write a member's points and ledger sequence, keeping the sparse expiry keys in step."""
+    actions = [MemberRecord.lots.set(_lots(points)), MemberRecord.debt.set(points.debt),
+               MemberRecord.seq.set(seq)]
+    if points.pending:
+        actions.append(MemberRecord.pending.set([
+            {"order_id": p.order_id, "points": p.points, "available_at": int(p.available_at.timestamp())}
+            for p in points.pending]))
+    else:
+        actions.append(MemberRecord.pending.remove())
+    oldest = points.oldest_year()
+    if oldest is None:
+        actions += [MemberRecord.expiry_shard.remove(), MemberRecord.expiry_year.remove()]
+    else:
+        actions += [MemberRecord.expiry_shard.set(shard_of(member_id)), MemberRecord.expiry_year.set(oldest)]
+    return actions
+
+
+def tier_actions(member_id: str, tier_code: str, base_tier: str) -> list[Action]:
+    """Record the member's tier; only members above the base tier are in the sparse tier index."""
+    shard = MemberRecord.tier_shard.remove() if tier_code == base_tier else \
+        MemberRecord.tier_shard.set(shard_of(member_id))
+    return [MemberRecord.tier_code.set(tier_code), shard]
+
+
+def _lots(points: Points) -> dict[str, int]:
+    return {str(year): amount for year, amount in points.lots.items()}
+
+
+def to_entry(record: LedgerRecord) -> LedgerEntry:
+    """A ledger entry from its record."""
+    return LedgerEntry(
+        member_id=record.member_id, seq=int(record.seq), delta=int(record.delta),
+        balance_after=int(record.balance_after), reason=record.reason, created_at=record.created_at,
+        ref=record.ref, note=record.note, actor=record.actor,
+    )
+
+
+def entry_record(entry: LedgerEntry) -> LedgerRecord:
+    """The record of a ledger entry."""
+    return LedgerRecord(
+        entry.member_id, entry.seq, delta=entry.delta, balance_after=entry.balance_after,
+        reason=entry.reason, ref=entry.ref, note=entry.note, actor=entry.actor, created_at=entry.created_at,
+    )
+
+
+def to_order(record: OrderRecord) -> Order:
+    """An order from its record."""
+    return Order(
+        order_id=record.order_id, member_id=record.member_id, amount_fen=int(record.amount_fen),
+        paid_at=record.paid_at, points_awarded=int(record.points_awarded),
+        growth_year=int(record.growth_year), fingerprint=record.fingerprint,
+        refunded_fen=int(record.refunded_fen or 0), points_clawed_back=int(record.points_clawed_back or 0),
+        version=int(record.version or 0),
+    )
+
+
+def program_from(record: SettingRecord | None) -> dict[str, Any]:
+    """The stored program, or the default when none was ever stored."""
+    return json.loads(record.value) if record else default_program()
+
+
+def answer_record(key: str, fingerprint: str, status: int, body: Any, now: datetime) -> IdempotencyRecord:
+    """The idempotency record of a first answer, expiring after a generous window."""
+    return IdempotencyRecord(key, fingerprint=fingerprint, status=status,
+                             body=json.dumps(body, ensure_ascii=False), expires_at=now + IDEMPOTENCY_TTL)
