@@ -6,12 +6,18 @@ lists included, is replaced by the fragment's value). It holds:
 - one `AWS::DynamoDB::Table` per model of `ALL_MODELS`: keys, indexes and TTL from the model,
   on-demand billing, point-in-time recovery, encryption with the AWS managed KMS key, retained
   on stack delete and replacement;
+- the jobs queue, which `app.job_segments` consumes and `chalicelib/jobs/fanout.py` sends to,
+  with its dead-letter queue. Chalice names the queue in the function's SQS event from the
+  stage's `JOBS_QUEUE_NAME` (app.py reads it when chalice imports the app), so the queue gets
+  exactly that name, and the event is pointed at the queue's `Arn` so that CloudFormation
+  creates the queue before the event source mapping;
 - the policies of `DefaultRole`, the single role chalice generates for every function of the app
   while `autogen_policy` is on (chalice's default). The fragment replaces the role's `Policies`
   list whole, so the role holds exactly the statements below and never what chalice's source
   analyzer might guess from app.py;
 - one `NoEcho` parameter per secret, put into every function's environment through SAM
-  `Globals` (SAM merges those variables with each function's own), so no secret is in the repo.
+  `Globals` (SAM merges those variables with each function's own), so no secret is in the repo;
+  `JOBS_QUEUE_URL` goes there too, for every function that may start a job.
 
 Importing this module imports the schema, whose table names carry the `TABLE_PREFIX` of the
 environment at import time; `python -m infra.package` sets the stage's environment first.
@@ -20,11 +26,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from chalice.utils import to_cfn_resource_name
 from pynamodb.models import Model
 
 from chalicelib.config import settings
 from chalicelib.store.schema import ALL_MODELS, TTL_ATTRIBUTES
-from infra import stage_environment
+from infra import function_timeout, stage_environment
 
 Template = dict[str, Any]
 
@@ -63,10 +70,34 @@ SECRETS: dict[str, tuple[str, int]] = {
 
 ROLE_RESOURCE = "DefaultRole"
 
+# The jobs queue: app.py's `on_sqs_message` handler, and the queues' logical ids.
+JOBS_FUNCTION = "job_segments"
+JOBS_QUEUE_RESOURCE = "JobsQueue"
+JOBS_DEAD_LETTER_RESOURCE = "JobsDeadLetterQueue"
+# AWS's advice for a queue consumed by Lambda: a visibility timeout of at least six times the
+# function's timeout (Lambda refuses one shorter than the function's), so that a throttled batch
+# can be retried.
+VISIBILITY_TIMEOUT_FACTOR = 6
+# Receives of a segment before it moves to the dead-letter queue. A segment keeps its enqueue
+# time when it moves, so the dead-letter queue keeps messages longer than the queue: SQS's
+# default of 4 days on the queue, its maximum of 14 days on the dead-letter queue.
+MAX_RECEIVE_COUNT = 5
+QUEUE_RETENTION_SECONDS = 4 * 24 * 60 * 60
+DEAD_LETTER_RETENTION_SECONDS = 14 * 24 * 60 * 60
+# `SendMessage` also authorizes `SendMessageBatch`; the rest is what the event source mapping does.
+SEND_ACTIONS: tuple[str, ...] = ("sqs:SendMessage",)
+CONSUME_ACTIONS: tuple[str, ...] = (
+    "sqs:ReceiveMessage",
+    "sqs:DeleteMessage",
+    "sqs:GetQueueAttributes",
+    "sqs:ChangeMessageVisibility",
+)
+
 
 def build_merge_template(stage: str) -> Template:
     """The fragment for `chalice package --stage <stage> --merge-template`."""
     _check_table_prefix(stage)
+    queue_name = _jobs_queue_name(stage)
     tables = {table_resource_name(model): _table(model) for model in ALL_MODELS}
     return {
         "Parameters": {
@@ -76,12 +107,17 @@ def build_merge_template(stage: str) -> Template:
         "Globals": {
             "Function": {
                 "Environment": {
-                    "Variables": {env: {"Ref": parameter_name(env)} for env in SECRETS},
+                    "Variables": {
+                        **{env: {"Ref": parameter_name(env)} for env in SECRETS},
+                        "JOBS_QUEUE_URL": {"Ref": JOBS_QUEUE_RESOURCE},
+                    },
                 },
             },
         },
         "Resources": {
             **tables,
+            **_jobs_queues(queue_name, function_timeout(stage, JOBS_FUNCTION)),
+            to_cfn_resource_name(JOBS_FUNCTION): _jobs_event_source(),
             ROLE_RESOURCE: {"Properties": {"Policies": _role_policies(tables)}},
         },
     }
@@ -111,6 +147,55 @@ def _check_table_prefix(stage: str) -> None:
             f"the schema was imported with TABLE_PREFIX={loaded!r}, stage {stage!r} needs "
             f"{expected!r}: run `python -m infra.package`, which sets it before importing"
         )
+
+
+def _jobs_queue_name(stage: str) -> str:
+    """The stage's `JOBS_QUEUE_NAME`, which names both the queue and the function's event."""
+    name = stage_environment(stage).get("JOBS_QUEUE_NAME")
+    if not name:
+        raise ValueError(f"stage {stage!r} has no JOBS_QUEUE_NAME in .chalice/config.json")
+    return name
+
+
+def _jobs_queues(name: str, consumer_timeout: int) -> dict[str, Template]:
+    """The jobs queue and its dead-letter queue, encrypted with SQS-managed keys. Both go with
+    the stack: they hold work in flight, and every job is idempotent and can be run again."""
+    return {
+        JOBS_QUEUE_RESOURCE: {
+            "Type": "AWS::SQS::Queue",
+            "DeletionPolicy": "Delete",
+            "UpdateReplacePolicy": "Delete",
+            "Properties": {
+                "QueueName": name,
+                "VisibilityTimeout": VISIBILITY_TIMEOUT_FACTOR * consumer_timeout,
+                "MessageRetentionPeriod": QUEUE_RETENTION_SECONDS,
+                "SqsManagedSseEnabled": True,
+                "RedrivePolicy": {
+                    "deadLetterTargetArn": {"Fn::GetAtt": [JOBS_DEAD_LETTER_RESOURCE, "Arn"]},
+                    "maxReceiveCount": MAX_RECEIVE_COUNT,
+                },
+            },
+        },
+        JOBS_DEAD_LETTER_RESOURCE: {
+            "Type": "AWS::SQS::Queue",
+            "DeletionPolicy": "Delete",
+            "UpdateReplacePolicy": "Delete",
+            "Properties": {
+                "QueueName": f"{name}-dlq",
+                "MessageRetentionPeriod": DEAD_LETTER_RETENTION_SECONDS,
+                "SqsManagedSseEnabled": True,
+            },
+        },
+    }
+
+
+def _jobs_event_source() -> Template:
+    """The jobs function's SQS event, pointed at the queue's `Arn` instead of chalice's ARN built
+    from the name. The merge joins dicts key by key, so the override keeps chalice's `Fn::Sub`
+    key and gives it a reference, which also makes the mapping depend on the queue."""
+    event = to_cfn_resource_name(f"{JOBS_FUNCTION}-sqs-event-source")
+    queue_arn = {"Fn::Sub": f"${{{JOBS_QUEUE_RESOURCE}.Arn}}"}
+    return {"Properties": {"Events": {event: {"Properties": {"Queue": queue_arn}}}}}
 
 
 def _table(model: type[Model]) -> Template:
@@ -169,7 +254,8 @@ def _index(index: dict[str, Any]) -> Template:
 
 
 def _role_policies(tables: dict[str, Template]) -> list[Template]:
-    """The whole policy list of the functions' role: logs, and these tables and their indexes."""
+    """The whole policy list of the functions' role: logs, these tables and their indexes, and
+    the jobs queue."""
     table_arns = [{"Fn::GetAtt": [name, "Arn"]} for name in tables]
     index_arns = [
         {"Fn::Sub": f"${{{name}.Arn}}/index/{index['IndexName']}"}
@@ -180,6 +266,7 @@ def _role_policies(tables: dict[str, Template]) -> list[Template]:
     data_statements = [_allow("TableItems", ITEM_ACTIONS, table_arns)]
     if index_arns:
         data_statements.append(_allow("IndexQueries", INDEX_ACTIONS, index_arns))
+    queue_arn = [{"Fn::GetAtt": [JOBS_QUEUE_RESOURCE, "Arn"]}]
     return [
         {
             "PolicyName": "Logs",
@@ -191,6 +278,16 @@ def _role_policies(tables: dict[str, Template]) -> list[Template]:
         {
             "PolicyName": "DataAccess",
             "PolicyDocument": {"Version": "2012-10-17", "Statement": data_statements},
+        },
+        {
+            "PolicyName": "JobsQueue",
+            "PolicyDocument": {
+                "Version": "2012-10-17",
+                "Statement": [
+                    _allow("JobsQueueSend", SEND_ACTIONS, queue_arn),
+                    _allow("JobsQueueConsume", CONSUME_ACTIONS, queue_arn),
+                ],
+            },
         },
     ]
 

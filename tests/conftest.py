@@ -153,7 +153,8 @@ def live_server(tmp_path: Path) -> Iterator[Callable[..., str]]:
     """A factory: `live_server(**env_overrides) -> base_url` runs `python -m chalicelib.local`.
 
     Each server is a separate process on a free port, sharing the session's store, tables and fake
-    WeChat, like several Lambda instances behind one API. They are killed at teardown.
+    WeChat, like several Lambda instances behind one API. They are killed at teardown;
+    `live_server.processes[base_url]` lets a test crash one earlier.
     """
     started: list[subprocess.Popen[bytes]] = []
 
@@ -174,8 +175,10 @@ def live_server(tmp_path: Path) -> Iterator[Callable[..., str]]:
         started.append(process)
         base_url = f"http://127.0.0.1:{port}"
         wait_for_health(base_url, process, log)
+        start.processes[base_url] = process  # type: ignore[attr-defined]
         return base_url
 
+    start.processes = {}  # type: ignore[attr-defined]
     yield start
     for process in started:
         with contextlib.suppress(ProcessLookupError):

@@ -10,6 +10,7 @@ from functools import lru_cache
 from typing import Any
 
 from chalicelib.config import settings
+from chalicelib.errors import StoreUnavailable
 
 Segment = dict[str, Any]
 SQS_BATCH = 10
@@ -25,8 +26,11 @@ def dispatch(segments: list[Segment], handle: Callable[[Segment], Counter[str]])
         return totals
     for start in range(0, len(segments), SQS_BATCH):
         batch = segments[start:start + SQS_BATCH]
-        _sqs().send_message_batch(QueueUrl=queue_url, Entries=[
+        answer = _sqs().send_message_batch(QueueUrl=queue_url, Entries=[
             {"Id": str(i), "MessageBody": json.dumps(segment)} for i, segment in enumerate(batch)])
+        if answer.get("Failed"):
+            # Nothing is lost by failing here: the job is idempotent, so running it again is safe.
+            raise StoreUnavailable("任务队列暂时不可用，请重新运行任务")
     return Counter({"segments_queued": len(segments)})
 
 

@@ -4,7 +4,8 @@ moto answers concurrent requests without DynamoDB's per-item atomicity, so two c
 racing on one item could both succeed. Holding one lock around each whole request (the response
 body included) makes every request atomic, as every single-item write and every transaction is on
 DynamoDB. moto keeps its data in process-global backends: every instance in one process serves the
-same tables, and they live as long as the process.
+same tables, and they live as long as the process. Transactions roll back from per-item
+snapshots (`moto_transactions`), so their cost does not grow with the tables.
 """
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from moto.moto_server.werkzeug_app import (
 )
 from werkzeug.serving import make_server
 
+from chalicelib.local import moto_transactions
 from chalicelib.local.serving import BackgroundServer
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
@@ -60,6 +62,7 @@ class EmbeddedDynamoDB:
     def start(self) -> str:
         """Bind the port, serve in a daemon thread and return the endpoint URL."""
         if not self._serving.running:
+            moto_transactions.install()
             app = _SerializedApp(DomainDispatcherApplication(create_backend_app))
             self._serving.start(make_server(HOST, self._port, app, threaded=True,
                                             request_handler=_QuietRequestHandler))

@@ -63,3 +63,18 @@ def test_one_request_id_sent_to_two_instances_at_once_changes_points_once(live_s
                           headers={"Authorization": f"Bearer {token}"}, timeout=30).json()["items"]
     assert sum(e["delta"] for e in ledger) == me.json()["points"]["balance"]
     assert sorted(e["balance_after"] for e in ledger) == [100, 125] + [125 + 10 * (i + 1) for i in range(PARALLEL)]
+
+
+def test_one_order_posted_ten_times_across_two_instances_awards_points_once(live_server) -> None:
+    servers = [live_server(), live_server()]
+    token = login(servers[0], f"{new_user()}.1")
+    member = post(f"{servers[0]}/v1/members", {}, {"Authorization": f"Bearer {token}"}).json()
+    body = {"order_id": f"race-{new_user()}", "member_id": member["member_id"], "amount_fen": 88_800}
+    with ThreadPoolExecutor(10) as pool:
+        answers = list(pool.map(lambda i: post(f"{servers[i % 2]}/v1/admin/orders", body, ADMIN), range(10)))
+    assert {a.status_code for a in answers} == {201}, [a.text for a in answers]
+    assert len({a.text for a in answers}) == 1 and answers[0].json()["points_awarded"] == 888
+    ledger = requests.get(f"{servers[1]}/v1/points/ledger", headers={"Authorization": f"Bearer {token}"},
+                          timeout=30).json()["items"]
+    assert [e["reason"] for e in ledger] == ["order", "signup_gift"]
+    assert ledger[0]["balance_after"] == 988

@@ -10,6 +10,7 @@ import shutil
 import subprocess
 import sys
 import zipfile
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -44,7 +45,7 @@ print(json.dumps([
     for m in ALL_MODELS
 ]))
 """
-# pynamodb calls that need a DynamoDB action the role does not grant, and that action.
+# pynamodb and SQS client calls that need an action the role does not grant, and that action.
 UNGRANTED_CALLS = {
     "scan": "dynamodb:Scan",
     "exists": "dynamodb:DescribeTable",
@@ -52,9 +53,30 @@ UNGRANTED_CALLS = {
     "create_table": "dynamodb:CreateTable",
     "delete_table": "dynamodb:DeleteTable",
     "update_ttl": "dynamodb:UpdateTimeToLive",
+    "get_queue_url": "sqs:GetQueueUrl",
+    "create_queue": "sqs:CreateQueue",
+    "purge_queue": "sqs:PurgeQueue",
 }
 # Where those calls belong: the local stack, which runs with local credentials.
 LOCAL_ONLY = ("chalicelib/local/", "chalicelib/store/schema.py:create_missing_tables")
+# Clients the app may create: the services whose actions the role grants.
+GRANTED_SERVICES = {"dynamodb", "sqs"}
+# Shanghai keeps UTC+8 all year (no daylight saving since 1991).
+SHANGHAI = timezone(timedelta(hours=8))
+# The scheduled handlers of app.py and the Shanghai time on 1 January each runs at.
+SCHEDULES = {
+    "app.yearly_points_reset": (0, 0),
+    "app.yearly_tier_review": (0, 10),
+}
+JOBS_HANDLER = "app.job_segments"
+# Queue permissions: sending (fan-out), and consuming (the SQS event source mapping).
+SQS_ACTIONS = {
+    "sqs:SendMessage",
+    "sqs:ReceiveMessage",
+    "sqs:DeleteMessage",
+    "sqs:GetQueueAttributes",
+    "sqs:ChangeMessageVisibility",
+}
 # Imports the modules named as arguments from the unpacked deployment package (the cwd).
 IMPORT_SCRIPT = """
 import importlib, sys
@@ -113,8 +135,43 @@ def _keys(key_schema: list[dict[str, str]]) -> list[tuple[str, str]]:
     return sorted(((k["KeyType"], k["AttributeName"]) for k in key_schema), key=lambda k: k[0])
 
 
+def _statements(template: Template) -> list[Template]:
+    """Every statement of the functions' role."""
+    return [
+        s
+        for policy in template["Resources"]["DefaultRole"]["Properties"]["Policies"]
+        for s in policy["PolicyDocument"]["Statement"]
+    ]
+
+
+def _function(template: Template, handler: str) -> Template:
+    """The one function of the template with this handler."""
+    functions = _resources(template, "AWS::Serverless::Function").values()
+    [function] = [f for f in functions if f["Properties"]["Handler"] == handler]
+    return function
+
+
+def _jobs_queue(template: Template) -> tuple[str, Template]:
+    """The logical id and resource of the queue named by the stage's JOBS_QUEUE_NAME."""
+    name = stage_environment(STAGE)["JOBS_QUEUE_NAME"]
+    queues = _resources(template, "AWS::SQS::Queue").items()
+    [(queue_id, queue)] = [(i, q) for i, q in queues if q["Properties"]["QueueName"] == name]
+    return queue_id, queue
+
+
+def _shanghai_time(schedule: str, year: int) -> datetime:
+    """When a yearly EventBridge cron (UTC, every field but day-of-week a single value) fires in
+    `year`, in Shanghai time."""
+    assert schedule.startswith("cron(") and schedule.endswith(")"), schedule
+    minute, hour, day, month, day_of_week, years = schedule[len("cron("):-1].split(" ")
+    assert (day_of_week, years) == ("?", "*"), schedule
+    fires = datetime(year, int(month), int(day), int(hour), int(minute), tzinfo=timezone.utc)
+    return fires.astimezone(SHANGHAI)
+
+
 def test_template_is_lint_clean(package_dir: Path) -> None:
-    """No error, warning or informational finding (cfn-lint expands the SAM transform)."""
+    """No error, warning or informational finding (cfn-lint merges the SAM Globals and checks the
+    SAM resources against their schemas; it does not check references inside them)."""
     result = subprocess.run(
         [str(Path(sys.executable).parent / "cfn-lint"), "--include-checks", "I", "--",
          str(package_dir / "sam.json")],
@@ -172,19 +229,89 @@ def test_every_function_runs_python312_with_dependencies_built_for_it(
     assert [n for n in extensions if ".abi3." not in n and ".cpython-312-" not in n] == []
 
 
+def test_the_schedules_run_at_midnight_and_ten_past_on_new_year_in_shanghai(
+    template: Template,
+) -> None:
+    for handler, (hour, minute) in SCHEDULES.items():
+        [event] = _function(template, handler)["Properties"]["Events"].values()
+        assert event["Type"] == "Schedule", handler
+        # Its 2026 firing (UTC) falls in the first minutes of 2027 in Shanghai.
+        fires = _shanghai_time(event["Properties"]["Schedule"], 2026)
+        assert fires == datetime(2027, 1, 1, hour, minute, tzinfo=SHANGHAI), handler
+        assert _function(template, handler)["Properties"]["Timeout"] == 300, handler
+    functions = _resources(template, "AWS::Serverless::Function").values()
+    scheduled = [
+        f["Properties"]["Handler"]
+        for f in functions
+        for e in f["Properties"].get("Events", {}).values()
+        if e["Type"] == "Schedule"
+    ]
+    assert sorted(scheduled) == sorted(SCHEDULES)
+
+
+def test_the_jobs_queue_is_encrypted_and_redrives_to_a_dead_letter_queue(
+    template: Template,
+) -> None:
+    queue_id, queue = _jobs_queue(template)
+    queues = _resources(template, "AWS::SQS::Queue")
+    [dead_letter_id] = set(queues) - {queue_id}
+    props, dead_letter = queue["Properties"], queues[dead_letter_id]["Properties"]
+    assert props["SqsManagedSseEnabled"] is dead_letter["SqsManagedSseEnabled"] is True
+    assert props["RedrivePolicy"] == {
+        "deadLetterTargetArn": {"Fn::GetAtt": [dead_letter_id, "Arn"]},
+        "maxReceiveCount": 5,
+    }
+    assert "RedrivePolicy" not in dead_letter
+    assert dead_letter["MessageRetentionPeriod"] == 14 * 24 * 60 * 60
+    assert props["MessageRetentionPeriod"] < dead_letter["MessageRetentionPeriod"]
+    consumer_timeout = _function(template, JOBS_HANDLER)["Properties"]["Timeout"]
+    assert consumer_timeout == 300
+    assert props["VisibilityTimeout"] >= 6 * consumer_timeout
+
+
+def test_job_segments_consumes_the_jobs_queue_and_every_function_can_reach_it(
+    template: Template,
+) -> None:
+    queue_id, queue = _jobs_queue(template)
+    function = _function(template, JOBS_HANDLER)["Properties"]
+    [event] = function["Events"].values()
+    assert event["Type"] == "SQS"
+    assert event["Properties"]["Queue"] == {"Fn::Sub": f"${{{queue_id}.Arn}}"}
+    assert event["Properties"]["BatchSize"] == 1
+    functions = _resources(template, "AWS::Serverless::Function").values()
+    consumers = [
+        f["Properties"]["Handler"]
+        for f in functions
+        for e in f["Properties"].get("Events", {}).values()
+        if e["Type"] == "SQS"
+    ]
+    assert consumers == [JOBS_HANDLER]
+    shared = template["Globals"]["Function"]["Environment"]["Variables"]
+    assert shared["JOBS_QUEUE_URL"] == {"Ref": queue_id}
+    for f in functions:
+        variables = f["Properties"]["Environment"]["Variables"]
+        assert "JOBS_QUEUE_URL" not in variables
+        # What app.py read at packaging time to name the queue, and reads again at run time.
+        assert variables["JOBS_QUEUE_NAME"] == queue["Properties"]["QueueName"]
+
+
+def test_the_role_allows_only_send_and_consume_on_the_jobs_queue(template: Template) -> None:
+    queue_id, _queue = _jobs_queue(template)
+    sqs = [s for s in _statements(template) if any(a.startswith("sqs:") for a in s["Action"])]
+    assert all(a.startswith("sqs:") for s in sqs for a in s["Action"])
+    assert {a for s in sqs for a in s["Action"]} == SQS_ACTIONS
+    assert all(s["Resource"] == [{"Fn::GetAtt": [queue_id, "Arn"]}] for s in sqs)
+
+
 def test_the_role_allows_only_item_actions_on_the_app_tables(template: Template) -> None:
     functions = _resources(template, "AWS::Serverless::Function").values()
     roles = {json.dumps(f["Properties"]["Role"], sort_keys=True) for f in functions}
     assert roles == {json.dumps({"Fn::GetAtt": ["DefaultRole", "Arn"]}, sort_keys=True)}
     tables = _resources(template, "AWS::DynamoDB::Table")
-    statements = [
-        s
-        for policy in template["Resources"]["DefaultRole"]["Properties"]["Policies"]
-        for s in policy["PolicyDocument"]["Statement"]
-    ]
+    statements = _statements(template)
     assert all(s["Effect"] == "Allow" for s in statements)
     actions = [a for s in statements for a in s["Action"]]
-    assert {a.split(":")[0] for a in actions} == {"logs", "dynamodb"}
+    assert {a.split(":")[0] for a in actions} == {"logs", "dynamodb", "sqs"}
     assert [a for a in actions if "*" in a] == []
     dynamodb = [s for s in statements if any(a.startswith("dynamodb:") for a in s["Action"])]
     assert {a for s in dynamodb for a in s["Action"]} == {
@@ -214,7 +341,8 @@ def test_the_app_makes_no_call_the_role_does_not_allow() -> None:
 
 
 def _ungranted_calls(path: Path) -> list[str]:
-    """The calls of UNGRANTED_CALLS in a file outside LOCAL_ONLY, as `file:function:line`."""
+    """The calls of UNGRANTED_CALLS, and boto3 clients or resources of a service outside
+    GRANTED_SERVICES, in a file outside LOCAL_ONLY, as `file:function:line`."""
     relative = path.relative_to(PROJECT_DIR).as_posix()
     found: list[str] = []
 
@@ -231,15 +359,33 @@ def _ungranted_calls(path: Path) -> list[str]:
                 and child.func.attr in UNGRANTED_CALLS
             ):
                 found.append(f"{where}:{child.lineno} needs {UNGRANTED_CALLS[child.func.attr]}")
+            service = _client_service(child)
+            if service is not None and service not in GRANTED_SERVICES:
+                found.append(f"{where}:{child.lineno} needs {service}")
             visit(child, where)
 
     visit(ast.parse(path.read_text(), relative), relative)
     return found
 
 
+def _client_service(node: ast.AST) -> str | None:
+    """The service of a `boto3.client("...")` or `....resource("...")` call, else None."""
+    if (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr in ("client", "resource")
+        and node.args
+        and isinstance(node.args[0], ast.Constant)
+        and isinstance(node.args[0].value, str)
+    ):
+        return node.args[0].value
+    return None
+
+
 def test_secrets_are_noecho_parameters_without_defaults(template: Template) -> None:
     variables = template["Globals"]["Function"]["Environment"]["Variables"]
-    assert sorted(variables) == sorted(SECRET_NAMES)
+    assert sorted(variables) == sorted([*SECRET_NAMES, "JOBS_QUEUE_URL"])
+    variables = {name: variables[name] for name in SECRET_NAMES}
     for name in SECRET_NAMES:
         parameter = template["Parameters"][variables[name]["Ref"]]
         assert parameter["NoEcho"] is True
