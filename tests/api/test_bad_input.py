@@ -23,7 +23,10 @@ def world(request) -> dict[str, Any]:
         api = Api(client)
         token, member = api.new_member(nickname="不变", birthday="1990-01-01")
         visitor = api.login(new_user())["token"]
-    return {"token": token, "member_id": member["member_id"], "visitor": visitor}
+        order_id = "bad-" + new_user()
+        assert api.call("POST", "/v1/admin/orders", {"order_id": order_id, "member_id": member["member_id"],
+                                                     "amount_fen": 10_000}, admin=True)[0] == 201
+    return {"token": token, "member_id": member["member_id"], "visitor": visitor, "order_id": order_id}
 
 
 # (name, method, path template, body (dict) or raw (str), auth: member|visitor|admin|none|forged)
@@ -108,6 +111,50 @@ CASES: list[tuple[str, str, str, Any, str, int]] = [
     ("clock naive time", "PUT", "/v1/admin/clock", {"now": "2027-01-01T00:00:00"}, "admin", 400),
     ("clock not a string", "PUT", "/v1/admin/clock", {"now": 5}, "admin", 400),
     ("clock delete without key", "DELETE", "/v1/admin/clock", None, "none", 401),
+    ("order without key", "POST", "/v1/admin/orders", {"order_id": "x1", "member_id": "{mid}", "amount_fen": 1},
+     "none", 401),
+    ("order missing order_id", "POST", "/v1/admin/orders", {"member_id": "{mid}", "amount_fen": 1}, "admin", 400),
+    ("order bad order_id", "POST", "/v1/admin/orders", {"order_id": "a b", "member_id": "{mid}", "amount_fen": 1},
+     "admin", 400),
+    ("order float amount", "POST", "/v1/admin/orders", {"order_id": "x2", "member_id": "{mid}", "amount_fen": 99.5},
+     "admin", 400),
+    ("order negative amount", "POST", "/v1/admin/orders", {"order_id": "x3", "member_id": "{mid}", "amount_fen": -1},
+     "admin", 400),
+    ("order subtotal below amount", "POST", "/v1/admin/orders",
+     {"order_id": "x4", "member_id": "{mid}", "amount_fen": 100, "subtotal_fen": 99}, "admin", 400),
+    ("order naive paid_at", "POST", "/v1/admin/orders",
+     {"order_id": "x5", "member_id": "{mid}", "amount_fen": 100, "paid_at": "2026-11-01T10:00:00"}, "admin", 400),
+    ("order future paid_at", "POST", "/v1/admin/orders",
+     {"order_id": "x6", "member_id": "{mid}", "amount_fen": 100, "paid_at": "2999-01-01T00:00:00+08:00"}, "admin", 400),
+    ("order items not a list", "POST", "/v1/admin/orders",
+     {"order_id": "x7", "member_id": "{mid}", "amount_fen": 100, "items": {"sku": "a"}}, "admin", 400),
+    ("order item zero quantity", "POST", "/v1/admin/orders",
+     {"order_id": "x8", "member_id": "{mid}", "amount_fen": 100,
+      "items": [{"sku": "a", "category": "c", "quantity": 0, "price_fen": 100}]}, "admin", 400),
+    ("order unknown field", "POST", "/v1/admin/orders",
+     {"order_id": "x9", "member_id": "{mid}", "amount_fen": 100, "points": 5}, "admin", 400),
+    ("order unknown member", "POST", "/v1/admin/orders", {"order_id": "x10", "member_id": "nobody", "amount_fen": 1},
+     "admin", 404),
+    ("order id reused with another body", "POST", "/v1/admin/orders",
+     {"order_id": "{oid}", "member_id": "{mid}", "amount_fen": 10_001}, "admin", 409),
+    ("order with an unusable coupon", "POST", "/v1/admin/orders",
+     {"order_id": "x11", "member_id": "{mid}", "amount_fen": 100, "coupon_id": "c-nope"}, "admin", 409),
+    ("refund unknown order", "POST", "/v1/admin/orders/nope/refunds", {"refund_id": "r1", "amount_fen": 1}, "admin", 404),
+    ("refund zero", "POST", "/v1/admin/orders/{oid}/refunds", {"refund_id": "r1", "amount_fen": 0}, "admin", 400),
+    ("refund float", "POST", "/v1/admin/orders/{oid}/refunds", {"refund_id": "r1", "amount_fen": 1.0}, "admin", 400),
+    ("refund without id", "POST", "/v1/admin/orders/{oid}/refunds", {"amount_fen": 1}, "admin", 400),
+    ("refund over the order", "POST", "/v1/admin/orders/{oid}/refunds", {"refund_id": "r1", "amount_fen": 10_001},
+     "admin", 409),
+    ("refund without key", "POST", "/v1/admin/orders/{oid}/refunds", {"refund_id": "r1", "amount_fen": 1}, "none", 401),
+    ("event unknown type", "POST", "/v1/admin/members/{mid}/events", {"request_id": "e1", "type": "like"}, "admin", 400),
+    ("event without request_id", "POST", "/v1/admin/members/{mid}/events", {"type": "review"}, "admin", 400),
+    ("event type not a string", "POST", "/v1/admin/members/{mid}/events", {"request_id": "e2", "type": 1}, "admin", 400),
+    ("event unknown member", "POST", "/v1/admin/members/nobody/events", {"request_id": "e3", "type": "review"},
+     "admin", 404),
+    ("job unknown", "POST", "/v1/admin/jobs/nope/run", {}, "admin", 404),
+    ("job dry_run not a bool", "POST", "/v1/admin/jobs/yearly-points-reset/run", {"dry_run": "yes"}, "admin", 400),
+    ("job unknown field", "POST", "/v1/admin/jobs/yearly-points-reset/run", {"force": True}, "admin", 400),
+    ("job without key", "POST", "/v1/admin/jobs/yearly-points-reset/run", {}, "none", 401),
     ("wrong method", "PUT", "/v1/members/me", {}, "member", 405),
     ("wrong content type", "POST", "/v1/auth/login", {"code": "a.1"}, "text", 415),
 ]
@@ -121,7 +168,11 @@ def test_bad_input_is_a_4xx_envelope_and_changes_nothing(client, world, name, me
     headers = {"text": {"Content-Type": "text/plain"}, "forged": {"Authorization": "Bearer eyJ9.forged"}}
     token = {"member": world["token"], "visitor": world["visitor"]}.get(auth)
     raw = body if isinstance(body, str) else None
-    status, answer = api.call(method, path.format(mid=world["member_id"]), None if raw else body,
+    if isinstance(body, dict):
+        body = {k: v.format(mid=world["member_id"], oid=world["order_id"]) if isinstance(v, str) else v
+                for k, v in body.items()}
+    status, answer = api.call(method, path.format(mid=world["member_id"], oid=world["order_id"]),
+                              None if raw else body,
                               token=token, admin=auth == "admin", headers=headers.get(auth), raw=raw)
     assert status == expected
     assert set(answer) == {"error"} and set(answer["error"]) == {"code", "message"}
