@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Callable
+from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
@@ -14,6 +15,12 @@ from chalicelib.errors import StoreUnavailable
 
 Segment = dict[str, Any]
 SQS_BATCH = 10
+
+
+def shard_segments(job: str, as_of: datetime, shards: int, *, dry_run: bool) -> list[Segment]:
+    """One segment per shard of a job, each starting at its shard's first page."""
+    return [{"job": job, "as_of": as_of.isoformat(), "shard": f"{shard:02d}", "start": None,
+             "dry_run": dry_run} for shard in range(shards)]
 
 
 def dispatch(segments: list[Segment], handle: Callable[[Segment], Counter[str]]) -> Counter[str]:

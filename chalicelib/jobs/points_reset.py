@@ -16,7 +16,7 @@ from chalicelib.clock import parse_instant
 from chalicelib.domain.ledger import LedgerPlan
 from chalicelib.domain.member import Member
 from chalicelib.domain.points import last_expired_year
-from chalicelib.jobs.fanout import Segment, continue_later, dispatch
+from chalicelib.jobs.fanout import Segment, continue_later, dispatch, shard_segments
 from chalicelib.store.base import VersionConflict
 from chalicelib.store.mapping import SHARDS
 from chalicelib.store.repository import MemberUpdate, store
@@ -28,9 +28,7 @@ SETTLE_ATTEMPTS = 3
 
 def start(as_of: datetime, *, dry_run: bool = False) -> Counter[str]:
     """Fan the reset out over every shard; counts are summed when the segments run locally."""
-    segments = [{"job": NAME, "as_of": as_of.isoformat(), "shard": f"{shard:02d}", "start": None,
-                 "dry_run": dry_run} for shard in range(SHARDS)]
-    return dispatch(segments, run_segment)
+    return dispatch(shard_segments(NAME, as_of, SHARDS, dry_run=dry_run), run_segment)
 
 
 def run_segment(segment: Segment) -> Counter[str]:

@@ -13,7 +13,7 @@ from typing import Any
 from chalicelib.clock import parse_instant
 from chalicelib.domain.member import member_tier
 from chalicelib.domain.tiers import tier_change
-from chalicelib.jobs.fanout import Segment, continue_later, dispatch
+from chalicelib.jobs.fanout import Segment, continue_later, dispatch, shard_segments
 from chalicelib.store.mapping import SHARDS
 from chalicelib.store.repository import store
 
@@ -23,9 +23,7 @@ PAGE_SIZE = 100
 
 def start(as_of: datetime, *, dry_run: bool = False) -> Counter[str]:
     """Fan the review out over every shard."""
-    segments = [{"job": NAME, "as_of": as_of.isoformat(), "shard": f"{shard:02d}", "start": None,
-                 "dry_run": dry_run} for shard in range(SHARDS)]
-    return dispatch(segments, run_segment)
+    return dispatch(shard_segments(NAME, as_of, SHARDS, dry_run=dry_run), run_segment)
 
 
 def run_segment(segment: Segment) -> Counter[str]:

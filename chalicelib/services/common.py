@@ -7,13 +7,15 @@ import json
 import random
 import time
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any, TypeVar
 
+from chalicelib import clock
 from chalicelib.domain.member import Member
 from chalicelib.domain.tokens import Principal
-from chalicelib.errors import IdempotencyKeyReused, NotAMember, StoreUnavailable
-from chalicelib.store.base import VersionConflict
-from chalicelib.store.repository import StoredAnswer, Store
+from chalicelib.errors import IdempotencyKeyReused, NotAMember, NotFound, StoreUnavailable
+from chalicelib.store.base import IdempotencyRecordExists, VersionConflict
+from chalicelib.store.repository import AnswerToStore, MemberUpdate, StoredAnswer, Store, store
 
 T = TypeVar("T")
 ATTEMPTS = 8
@@ -43,6 +45,30 @@ def resolve_member(store: Store, principal: Principal) -> tuple[Member, dict[str
     if member is None:
         raise NotAMember()
     return member, program
+
+
+def change_member_once(member_id: str, key: str, digest: str,
+                       change: Callable[[Member, dict[str, Any], datetime], tuple[MemberUpdate, Any]]
+                       ) -> tuple[int, Any]:
+    """An idempotent change of one member: read the member, the program and any earlier answer
+    to `key` (one round trip), replay that answer or build the change, and commit it with its
+    answer (one transaction); lost races are retried. Returns (status, body)."""
+    repo = store()
+
+    def attempt() -> tuple[int, Any]:
+        member, program, stored = repo.member_with_answer(member_id, key)
+        if stored:
+            return replay(stored, digest)
+        if member is None:
+            raise NotFound("会员不存在")
+        update, body = change(member, program, clock.now())
+        try:
+            repo.commit(update, answer=AnswerToStore(key, digest, 201, body))
+        except IdempotencyRecordExists:
+            raise VersionConflict() from None  # answered meanwhile: the next attempt replays it
+        return 201, body
+
+    return retrying(attempt)
 
 
 def fingerprint(route: str, payload: Any) -> str:

@@ -1,16 +1,16 @@
-"""Points use cases: the member's ledger and the merchant's manual adjustment."""
+"""Points use cases: the member's ledger, the merchant's manual adjustments and interaction events."""
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from chalicelib import clock
 from chalicelib.domain.ledger import LedgerPlan
-from chalicelib.domain.member import ledger_entry_view
+from chalicelib.domain.member import Member, ledger_entry_view
 from chalicelib.domain.tokens import Principal
-from chalicelib.errors import NegativeBalance, NotFound, ValidationError
-from chalicelib.services.common import fingerprint, replay, resolve_member, retrying
-from chalicelib.store.base import IdempotencyRecordExists, VersionConflict
-from chalicelib.store.repository import AnswerToStore, MemberUpdate, store
+from chalicelib.errors import NegativeBalance, ValidationError
+from chalicelib.services.common import change_member_once, fingerprint, resolve_member
+from chalicelib.store.repository import MemberUpdate, store
 
 
 def ledger_page(principal: Principal, *, limit: int, before_seq: int | None) -> dict[str, Any]:
@@ -36,50 +36,26 @@ def _page(entries: list[Any], more: bool) -> dict[str, Any]:
 def adjust_points(member_id: str, *, request_id: str, delta: int, reason: str, actor: str) -> tuple[int, Any]:
     """A manual adjustment by the merchant, audited with the admin key's identity and idempotent
     by request_id: one read and one transaction. Returns (status, body)."""
-    repo = store()
-    key = f"admin:{actor}:{request_id}"
-    digest = fingerprint("POST /v1/admin/members/{member_id}/points",
-                         {"member_id": member_id, "delta": delta, "reason": reason})
-
-    def attempt() -> tuple[int, Any]:
-        member, program, stored = repo.member_with_answer(member_id, key)
-        if stored:
-            return replay(stored, digest)
-        if member is None:
-            raise NotFound("会员不存在")
-        plan = LedgerPlan(member, now=clock.now(), keep_years=program["points_expiry"]["keep_years"])
+    def change(member: Member, program: dict[str, Any], now: datetime) -> tuple[MemberUpdate, Any]:
+        plan = LedgerPlan(member, now=now, keep_years=program["points_expiry"]["keep_years"])
         if delta < 0 and plan.points.balance + delta < 0:
             raise NegativeBalance(plan.points.balance, delta)
         entry = plan.add(delta, "admin_adjust", note=reason, actor=actor)
-        body = {"balance": plan.points.balance, "entry": ledger_entry_view(entry)}
-        try:
-            repo.commit(MemberUpdate(member, plan), answer=AnswerToStore(key, digest, 201, body))
-        except IdempotencyRecordExists:
-            raise VersionConflict() from None  # answered meanwhile: the next attempt replays it
-        return 201, body
+        return MemberUpdate(member, plan), {"balance": plan.points.balance, "entry": ledger_entry_view(entry)}
 
-    return retrying(attempt)
+    return change_member_once(member_id, f"admin:{actor}:{request_id}",
+                              fingerprint("POST /v1/admin/members/{member_id}/points",
+                                          {"member_id": member_id, "delta": delta, "reason": reason}), change)
 
 
 def record_event(member_id: str, *, request_id: str, kind: str, ref: str | None, actor: str) -> tuple[int, Any]:
     """Interaction points (晒单, review, share …) within the type's daily cap on the Shanghai date;
     over the cap the event is still counted, with 0 points. Idempotent by request_id."""
-    repo = store()
-    key = f"admin:{actor}:{request_id}"
-    digest = fingerprint("POST /v1/admin/members/{member_id}/events",
-                         {"member_id": member_id, "type": kind, "ref": ref})
-
-    def attempt() -> tuple[int, Any]:
-        member, program, stored = repo.member_with_answer(member_id, key)
-        if stored:
-            return replay(stored, digest)
-        if member is None:
-            raise NotFound("会员不存在")
+    def change(member: Member, program: dict[str, Any], now: datetime) -> tuple[MemberUpdate, Any]:
         rule = next((r for r in program["interactions"] if r["type"] == kind), None)
         if rule is None:
             raise ValidationError(f"type must be one of the program's interactions: "
                                   f"{', '.join(r['type'] for r in program['interactions']) or 'none'}")
-        now = clock.now()
         today = clock.business_date(now).isoformat()
         counts = dict(member.interactions.get(today, {}))
         awarded = rule["points"] if counts.get(kind, 0) < rule["daily_cap"] else 0
@@ -87,12 +63,9 @@ def record_event(member_id: str, *, request_id: str, kind: str, ref: str | None,
         plan = LedgerPlan(member, now=now, keep_years=program["points_expiry"]["keep_years"])
         if awarded:
             plan.add(awarded, "interaction", ref=ref, note=kind)
-        body = {"points_awarded": awarded, "balance": plan.points.balance}
-        try:
-            repo.commit(MemberUpdate(member, plan, interactions={today: counts}),
-                        answer=AnswerToStore(key, digest, 201, body))
-        except IdempotencyRecordExists:
-            raise VersionConflict() from None  # answered meanwhile: the next attempt replays it
-        return 201, body
+        return (MemberUpdate(member, plan, interactions={today: counts}),
+                {"points_awarded": awarded, "balance": plan.points.balance})
 
-    return retrying(attempt)
+    return change_member_once(member_id, f"admin:{actor}:{request_id}",
+                              fingerprint("POST /v1/admin/members/{member_id}/events",
+                                          {"member_id": member_id, "type": kind, "ref": ref}), change)

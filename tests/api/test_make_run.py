@@ -12,7 +12,7 @@ from pathlib import Path
 
 import requests
 
-from conftest import REPO_ROOT, TEST_ENV, free_port, stop_process_group, wait_for_health
+from servers import REPO_ROOT, TEST_ENV, free_port, stop_process_group, wait_for_health
 
 # Unset, so that `make run` embeds its own store and fake WeChat and applies its local defaults.
 UNSET = {"DYNAMODB_ENDPOINT_URL", "WECHAT_API_BASE_URL", *TEST_ENV}

@@ -7,11 +7,6 @@ import pytest
 from helpers import Api, new_user
 
 
-@pytest.fixture
-def api(client) -> Api:
-    return Api(client)
-
-
 def test_health(api: Api) -> None:
     assert api.call("GET", "/v1/health") == (200, {"status": "ok"})
 

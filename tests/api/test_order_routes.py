@@ -8,32 +8,6 @@ import pytest
 from helpers import Api
 
 
-@pytest.fixture
-def api(client) -> Api:
-    return Api(client)
-
-
-@pytest.fixture
-def clock(api: Api):
-    """Set the test clock through the admin route; cleared afterwards."""
-    def set_to(instant: str) -> None:
-        assert api.call("PUT", "/v1/admin/clock", {"now": instant}, admin=True)[0] == 200
-    yield set_to
-    api.call("DELETE", "/v1/admin/clock", admin=True)
-
-
-@pytest.fixture
-def program(api: Api):
-    """The program, editable by the test and restored afterwards."""
-    original = api.call("GET", "/v1/admin/program", admin=True)[1]
-    edited = copy.deepcopy(original)
-
-    def put() -> None:
-        assert api.call("PUT", "/v1/admin/program", edited, admin=True)[0] == 200
-    yield edited, put
-    api.call("PUT", "/v1/admin/program", original, admin=True)
-
-
 def order(api: Api, member_id: str, order_id: str, amount_fen: int, **extra):
     return api.call("POST", "/v1/admin/orders", {"order_id": order_id, "member_id": member_id,
                                                   "amount_fen": amount_fen, **extra}, admin=True)

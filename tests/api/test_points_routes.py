@@ -12,20 +12,6 @@ from helpers import Api
 from chalicelib.config import settings
 
 
-@pytest.fixture
-def api(client) -> Api:
-    return Api(client)
-
-
-@pytest.fixture
-def clock(api: Api):
-    """Set the test clock through the admin route; cleared afterwards."""
-    def set_to(instant: str) -> None:
-        assert api.call("PUT", "/v1/admin/clock", {"now": instant}, admin=True)[0] == 200
-    yield set_to
-    api.call("DELETE", "/v1/admin/clock", admin=True)
-
-
 def adjust(api: Api, member_id: str, request_id: str, delta: int, reason: str = "补偿", **kw):
     return api.call("POST", f"/v1/admin/members/{member_id}/points",
                     {"request_id": request_id, "delta": delta, "reason": reason}, admin=True, **kw)

@@ -1,6 +1,7 @@
 """The program document (§6) and the local test clock (§4)."""
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 
 import pytest
@@ -14,46 +15,38 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
-def api(client) -> Api:
-    return Api(client)
+def original(program) -> dict:
+    """The stored program as it was (the `program` fixture restores it afterwards)."""
+    return copy.deepcopy(program[0])
 
 
-@pytest.fixture
-def program(api: Api):
-    """The stored program, restored after the test."""
-    status, original = api.call("GET", "/v1/admin/program", admin=True)
-    assert status == 200
-    yield original
-    assert api.call("PUT", "/v1/admin/program", original, admin=True)[0] == 200
+def test_the_seeded_program_is_the_contract_default(api: Api, original) -> None:
+    assert original == DEFAULT_PROGRAM
 
 
-def test_the_seeded_program_is_the_contract_default(api: Api, program) -> None:
-    assert program == DEFAULT_PROGRAM
-
-
-def test_a_program_change_takes_effect_at_once(api: Api, program) -> None:
-    changed = {**program, "signup_gift": {"points": 300, "coupon_template_ids": []}}
+def test_a_program_change_takes_effect_at_once(api: Api, original) -> None:
+    changed = {**original, "signup_gift": {"points": 300, "coupon_template_ids": []}}
     assert api.call("PUT", "/v1/admin/program", changed, admin=True) == (200, changed)
     assert api.call("GET", "/v1/admin/program", admin=True) == (200, changed)
     _, member = api.new_member()
     assert member["points"]["balance"] == 300
 
 
-def test_tiers_are_computed_from_the_program_on_read(api: Api, program) -> None:
+def test_tiers_are_computed_from_the_program_on_read(api: Api, original) -> None:
     token, _ = api.new_member()
     tiers = [{"code": "fan", "name": "粉丝", "min_growth": 0, "points_multiplier_pct": 150}]
-    assert api.call("PUT", "/v1/admin/program", {**program, "tiers": tiers}, admin=True)[0] == 200
+    assert api.call("PUT", "/v1/admin/program", {**original, "tiers": tiers}, admin=True)[0] == 200
     me = api.call("GET", "/v1/members/me", token=token)[1]
     assert me["tier"] == {"code": "fan", "name": "粉丝", "points_multiplier_pct": 150}
     assert me["growth"] == {"value": 0, "next_tier": None, "to_next": None}
 
 
-def test_an_invalid_program_names_the_field_and_changes_nothing(api: Api, program) -> None:
-    bad = {**program, "checkin": {"points": 5.5, "streak_bonuses": []}}
+def test_an_invalid_program_names_the_field_and_changes_nothing(api: Api, original) -> None:
+    bad = {**original, "checkin": {"points": 5.5, "streak_bonuses": []}}
     status, body = api.call("PUT", "/v1/admin/program", bad, admin=True)
     assert status == 400 and body["error"]["code"] == "VALIDATION_ERROR"
     assert "checkin.points" in body["error"]["message"]
-    assert api.call("GET", "/v1/admin/program", admin=True) == (200, program)
+    assert api.call("GET", "/v1/admin/program", admin=True) == (200, original)
 
 
 def test_the_clock_is_set_and_cleared(api: Api) -> None:

@@ -1,0 +1,66 @@
+"""What the test session runs beside the app: its environment, free ports, and live server
+processes (`python -m chalicelib.local`, as `make run` starts it)."""
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+ADMIN_KEY = "test-admin-key"
+LIVE_SERVER_START_TIMEOUT_SECONDS = 30.0
+
+TEST_ENV = {
+    "STAGE": "local",
+    "TABLE_PREFIX": f"test-{secrets.token_hex(3)}-",
+    "ADMIN_API_KEYS": f"{ADMIN_KEY},second-admin-key",
+    "TOKEN_SECRET": "test-token-secret",
+    "WECHAT_APPID": "wx00000000000test",
+    "WECHAT_SECRET": "test-wechat-secret",
+    "WECHAT_TOKEN": "test-push-token",
+    "WECHAT_ENCODING_AES_KEY": "TestEncodingAESKey0123456789abcdefghijklmno",
+    "AWS_ACCESS_KEY_ID": "test",
+    "AWS_SECRET_ACCESS_KEY": "test",
+    "AWS_DEFAULT_REGION": "us-east-1",
+}
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that is free right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_for_health(base_url: str, process: subprocess.Popen[bytes], log: Path) -> None:
+    """Wait until `GET /v1/health` answers 200, failing early if `process` exits."""
+    deadline = time.monotonic() + LIVE_SERVER_START_TIMEOUT_SECONDS
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"server exited with {process.returncode}:\n{log.read_text()}")
+        try:
+            if requests.get(f"{base_url}/v1/health", timeout=1).status_code == 200:
+                return
+        except requests.RequestException:
+            pass
+        time.sleep(0.1)
+    pytest.fail(f"server not healthy after {LIVE_SERVER_START_TIMEOUT_SECONDS}s:\n{log.read_text()}")
+
+
+def stop_process_group(process: subprocess.Popen[bytes], sig: int = signal.SIGTERM) -> None:
+    """Signal `process`'s group, wait for the leader, then SIGKILL whatever is left of the group."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, sig)
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        process.wait(timeout=10)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
