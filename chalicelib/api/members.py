@@ -1,6 +1,7 @@
 """Member API: health, login, signup, profile, account deletion and the points ledger (§3)."""
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from chalice import Blueprint, Response
@@ -20,11 +21,12 @@ from chalicelib.domain.validation import (
     reject_unknown,
 )
 from chalicelib import clock
-from chalicelib.services import members, points
+from chalicelib.services import checkins, members, points
 from chalicelib.services.members import Profile
 
 bp = Blueprint(__name__)
 
+MONTH = re.compile(r"^\d{4}-\d{2}$")
 PROFILE_FIELDS = ("nickname", "avatar_url", "gender", "birthday", "phone_code", "preferences")
 MAX_PREFERENCES = 20
 
@@ -69,6 +71,24 @@ def update_me(call: Call) -> dict[str, Any]:
 def delete_me(call: Call) -> Response:
     members.delete_me(call.principal)
     return Response(body="", status_code=204)
+
+
+@bp.route("/v1/checkins", methods=["POST"])
+@endpoint(TOKEN, status=201)
+def check_in(call: Call) -> dict[str, Any]:
+    reject_unknown(call.body, ("date",))
+    makeup = read_str(call.body, "date", max_length=10, default=None)
+    return checkins.check_in_now(call.principal, parse_date(makeup, "date") if makeup else None)
+
+
+@bp.route("/v1/checkins", methods=["GET"])
+@endpoint(TOKEN)
+def checkin_calendar(call: Call) -> dict[str, Any]:
+    month = call.query.get("month")
+    if month is not None:
+        if not MONTH.match(month) or not 1 <= int(month[5:]) <= 12:
+            raise ValidationError("month must be YYYY-MM")
+    return checkins.calendar(call.principal, month)
 
 
 @bp.route("/v1/points/ledger", methods=["GET"])

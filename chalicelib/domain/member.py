@@ -3,10 +3,11 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from chalicelib.clock import business_date, render
+from chalicelib.domain.checkin import CheckinState, current_streak
 from chalicelib.domain.points import Points, expiry_schedule, matured, split_expired
 from chalicelib.domain.tiers import growth_value, growth_view, tier_for, tier_view
 
@@ -34,8 +35,7 @@ class Member:
     points: Points = field(default_factory=Points)
     growth: dict[int, int] = field(default_factory=dict)
     tier_code: str | None = None
-    checkin_streak: int = 0
-    checkin_last_date: str | None = None
+    checkin: CheckinState = field(default_factory=lambda: CheckinState({}, {}))
     interactions: dict[str, dict[str, int]] = field(default_factory=dict)
     orders_count: int = 0
 
@@ -79,13 +79,6 @@ def mask_phone(phone: str | None) -> str | None:
     return phone[:3] + "*" * (len(phone) - 7) + phone[-4:]
 
 
-def current_streak(streak: int, last_date: str | None, today: date) -> int:
-    """A streak counts only while its last check-in was today or yesterday."""
-    if not last_date:
-        return 0
-    return streak if date.fromisoformat(last_date) >= today - timedelta(days=1) else 0
-
-
 def points_at(points: Points, now: datetime, keep_years: int) -> Points:
     """The points as they stand at `now`: matured pending points in, expired lots out."""
     return split_expired(matured(points, now)[0], now, keep_years)[0]
@@ -102,6 +95,7 @@ def member_view(member: Member, program: dict[str, Any], now: datetime) -> dict[
     live = points_at(member.points, now, keep_years)
     today = business_date(now)
     growth = growth_value(member.growth, today)
+    checkins = member.checkin.dates()
     return {
         "member_id": member.member_id,
         "nickname": member.nickname,
@@ -119,8 +113,8 @@ def member_view(member: Member, program: dict[str, Any], now: datetime) -> dict[
             "expiring": [{"points": p, "expires_at": render(at)} for p, at in expiry_schedule(live, keep_years)],
         },
         "checkin": {
-            "streak": current_streak(member.checkin_streak, member.checkin_last_date, today),
-            "last_date": member.checkin_last_date,
+            "streak": current_streak(checkins, today),
+            "last_date": max(checkins).isoformat() if checkins else None,
         },
     }
 

@@ -102,12 +102,22 @@ def _template_id(obj: dict[str, Any], field: str, prefix: str) -> str | None:
     return read_str(obj, field, max_length=ID_MAX, nullable=True, prefix=prefix)
 
 
+def _makeup(checkin: dict[str, Any]) -> dict[str, Any]:
+    """The optional make-up check-in rules (补签): `{"points_cost", "monthly_limit"}`."""
+    if checkin.get("makeup") is None:
+        return {}
+    rules = _section(checkin, "makeup", ("points_cost", "monthly_limit"), "checkin.")
+    p = "checkin.makeup."
+    return {"makeup": {"points_cost": read_int(rules, "points_cost", minimum=0, maximum=MAX_POINTS, prefix=p),
+                       "monthly_limit": read_int(rules, "monthly_limit", minimum=1, maximum=31, prefix=p)}}
+
+
 def validate_program(doc: Any) -> dict[str, Any]:
     """Check a whole program document and return it normalised; ValidationError names the field."""
     doc = require_object(doc, "program")
     reject_unknown(doc, DEFAULT_PROGRAM.keys())
 
-    checkin = _section(doc, "checkin", ("points", "streak_bonuses"))
+    checkin = _section(doc, "checkin", ("points", "streak_bonuses", "makeup"))
     bonuses = []
     for i, raw in enumerate(_list(checkin, "streak_bonuses", max_items=31, prefix="checkin.")):
         p = f"checkin.streak_bonuses[{i}]."
@@ -156,7 +166,7 @@ def validate_program(doc: Any) -> dict[str, Any]:
         "points_per_yuan": read_int(doc, "points_per_yuan", minimum=0, maximum=1000),
         "tiers": _tiers(doc),
         "checkin": {"points": read_int(checkin, "points", minimum=0, maximum=MAX_POINTS, prefix="checkin."),
-                    "streak_bonuses": sorted(bonuses, key=lambda b: b["day"])},
+                    "streak_bonuses": sorted(bonuses, key=lambda b: b["day"]), **_makeup(checkin)},
         "signup_gift": {"points": read_int(gift, "points", minimum=0, maximum=MAX_POINTS, prefix="signup_gift."),
                         "coupon_template_ids": list(gift_templates)},
         "referral": {

@@ -9,6 +9,7 @@ from typing import Any
 
 from pynamodb.expressions.update import Action
 
+from chalicelib.domain.checkin import CheckinState
 from chalicelib.domain.member import LedgerEntry, Member
 from chalicelib.domain.orders import Order
 from chalicelib.domain.points import PendingPoints, Points
@@ -47,10 +48,16 @@ def to_member(record: MemberRecord) -> Member | None:
         preferences=record.preferences.as_dict() if record.preferences else None,
         points=Points({int(y): int(p) for y, p in lots.items()}, int(record.debt or 0), pending),
         growth={int(y): int(v) for y, v in growth.items()}, tier_code=record.tier_code,
-        checkin_streak=int(record.checkin_streak or 0), checkin_last_date=record.checkin_last_date,
+        checkin=CheckinState(
+            {m: [int(d) for d in days] for m, days in _raw_map(record.checkin_months).items()},
+            {m: int(n) for m, n in _raw_map(record.checkin_makeups).items()}),
         interactions=record.interactions.as_dict() if record.interactions else {},
         orders_count=int(record.orders_count or 0),
     )
+
+
+def _raw_map(attribute: Any) -> dict[str, Any]:
+    return attribute.as_dict() if attribute else {}
 
 
 def new_member_record(member: Member, base_tier: str) -> MemberRecord:

@@ -17,6 +17,7 @@ from pynamodb.exceptions import PynamoDBException
 from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactGet, TransactWrite
 
+from chalicelib.domain.checkin import CheckinState
 from chalicelib.domain.ledger import LedgerPlan
 from chalicelib.domain.member import LedgerEntry, Member
 from chalicelib.domain.orders import Order, RefundOutcome
@@ -96,6 +97,7 @@ class MemberUpdate:
     growth: dict[int, int] | None = None
     tier: tuple[str, str] | None = None  # (tier code, base tier code)
     tier_change: TierChange | None = None
+    checkin: CheckinState | None = None
     interactions: dict[str, dict[str, int]] | None = None
     orders_count: int | None = None
     extra: list[Action] = field(default_factory=list)
@@ -348,13 +350,13 @@ class Store:
         """Erase a member's personal data, leaving a tombstone and the closing ledger entries; free
         the openid and the referral code. One transaction conditioned on the `seq` read."""
         erased = ("openid", "nickname", "avatar_url", "gender", "birthday", "phone", "referral_code",
-                  "referred_by", "preferences", "lots", "pending", "growth", "checkin_last_date",
+                  "referred_by", "preferences", "lots", "pending", "growth", "checkin_months", "checkin_makeups",
                   "interactions", "expiry_shard", "expiry_year", "tier_shard")
         try:
             with transaction() as tx:
                 tx.update(MemberRecord(member.member_id),
                           actions=[MemberRecord.status.set("deleted"), MemberRecord.deleted_at.set(now),
-                                   MemberRecord.debt.set(0), MemberRecord.checkin_streak.set(0),
+                                   MemberRecord.debt.set(0),
                                    MemberRecord.seq.set(plan.seq)]
                           + [getattr(MemberRecord, name).remove() for name in erased],
                           condition=(MemberRecord.seq == member.seq) & (MemberRecord.status == "active"))
@@ -395,6 +397,9 @@ class Store:
             actions.append(MemberRecord.growth.set({str(y): v for y, v in update.growth.items()}))
         if update.tier is not None:
             actions += tier_actions(member.member_id, *update.tier)
+        if update.checkin is not None:
+            actions += [MemberRecord.checkin_months.set(update.checkin.months),
+                        MemberRecord.checkin_makeups.set(update.checkin.makeups)]
         if update.interactions is not None:
             actions.append(MemberRecord.interactions.set(update.interactions))
         if update.orders_count is not None:

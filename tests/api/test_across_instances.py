@@ -78,3 +78,15 @@ def test_one_order_posted_ten_times_across_two_instances_awards_points_once(live
                           timeout=30).json()["items"]
     assert [e["reason"] for e in ledger] == ["order", "signup_gift"]
     assert ledger[0]["balance_after"] == 988
+
+
+def test_twenty_parallel_check_ins_across_two_instances_check_in_once(live_server) -> None:
+    servers = [live_server(), live_server()]
+    token = login(servers[0], f"{new_user()}.1")
+    auth = {"Authorization": f"Bearer {token}"}
+    post(f"{servers[0]}/v1/members", {}, auth)
+    with ThreadPoolExecutor(20) as pool:
+        answers = list(pool.map(lambda i: post(f"{servers[i % 2]}/v1/checkins", {}, auth), range(20)))
+    assert sorted(a.status_code for a in answers) == [201] + [409] * 19, [a.text for a in answers]
+    ledger = requests.get(f"{servers[1]}/v1/points/ledger", headers=auth, timeout=30).json()["items"]
+    assert [e["reason"] for e in ledger] == ["checkin", "signup_gift"]
