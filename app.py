@@ -7,7 +7,7 @@ import os
 from chalice import Chalice, Cron
 from chalice.app import CloudWatchEvent, SQSEvent
 
-from chalicelib.api import admin, members, orders
+from chalicelib.api import admin, coupons, members, orders
 from chalicelib.api.http import envelope_middleware
 from chalicelib.clock import parse_instant
 from chalicelib.jobs import points_reset, tier_review
@@ -18,6 +18,7 @@ app.register_middleware(envelope_middleware, "http")
 app.register_blueprint(members.bp)
 app.register_blueprint(admin.bp)
 app.register_blueprint(orders.bp)
+app.register_blueprint(coupons.bp)
 
 
 @app.schedule(Cron(0, 16, 31, 12, "?", "*"), name=points_reset.NAME)

@@ -25,7 +25,7 @@ from chalicelib.errors import AppError, PayloadTooLarge, Unauthenticated, Valida
 
 MAX_BODY_BYTES = 64 * 1024
 JSON_TYPE = "application/json; charset=utf-8"
-PUBLIC, TOKEN, ADMIN = "public", "token", "admin"
+PUBLIC, TOKEN, OPTIONAL_TOKEN, ADMIN = "public", "token", "optional-token", "admin"
 
 _current_request: ContextVar[Request] = ContextVar("current_request")
 log = logging.getLogger("member-loyalty")
@@ -110,7 +110,7 @@ def endpoint(auth: str, status: int = 200) -> Callable[[Callable[[Call], Any]], 
                     raise PayloadTooLarge()
                 call = Call(body={}, query=dict(request.query_params or {}), params=params)
                 conf = settings()
-                if auth == TOKEN:
+                if auth == TOKEN or (auth == OPTIONAL_TOKEN and request.headers.get("authorization")):
                     call.principal = verify_token(conf.token_secret, _bearer(request),
                                                   now=int(clock.now().timestamp()))
                 elif auth == ADMIN:

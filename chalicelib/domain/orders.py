@@ -20,6 +20,7 @@ class Order:
     points_awarded: int
     growth_year: int
     fingerprint: str
+    coupon_id: str | None = None
     refunded_fen: int = 0
     points_clawed_back: int = 0
     version: int = 0

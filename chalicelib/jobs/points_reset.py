@@ -57,7 +57,7 @@ def _settle(member: Member, as_of: datetime, keep_years: int, *, dry_run: bool) 
         if not plan.entries or dry_run:
             return plan.expired_points
         try:
-            store().commit(MemberUpdate(member, plan))
+            store().commit(MemberUpdate(member, plan), now=as_of)
             return plan.expired_points
         except VersionConflict:
             fresh = store().member(member.member_id)

@@ -33,7 +33,7 @@ def check_in_now(principal: Principal, makeup_day: date | None) -> dict[str, Any
             plan.add(outcome.points, "checkin", ref=day)
         if outcome.bonus_points:
             plan.add(outcome.bonus_points, "checkin_streak_bonus", ref=day)
-        store().commit(MemberUpdate(member, plan, checkin=outcome.state))
+        store().commit(MemberUpdate(member, plan, checkin=outcome.state), now=now)
         return {"date": day, "streak": outcome.streak, "points_awarded": outcome.points,
                 "bonus_points": outcome.bonus_points, "balance": plan.points.balance}
 

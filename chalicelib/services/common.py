@@ -63,7 +63,7 @@ def change_member_once(member_id: str, key: str, digest: str,
             raise NotFound("会员不存在")
         update, body = change(member, program, clock.now())
         try:
-            repo.commit(update, answer=AnswerToStore(key, digest, 201, body))
+            repo.commit(update, now=update.plan.now, answer=AnswerToStore(key, digest, 201, body))
         except IdempotencyRecordExists:
             raise VersionConflict() from None  # answered meanwhile: the next attempt replays it
         return 201, body

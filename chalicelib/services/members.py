@@ -16,14 +16,13 @@ from chalicelib.errors import (
     NotAMember,
     NotFound,
     ReferralCodeInvalid,
-    StoreUnavailable,
 )
 from chalicelib.services.common import resolve_member, retrying
+from chalicelib.services.coupons import gift_coupons
 from chalicelib.store.base import ReferralCodeTaken, VersionConflict
-from chalicelib.store.repository import store
+from chalicelib.store.repository import OpenidContext, store
 from chalicelib.wechat.miniprogram import wechat
 
-REFERRAL_CODE_DRAWS = 5
 
 
 @dataclass(frozen=True)
@@ -56,7 +55,8 @@ def login(code: str) -> dict[str, Any]:
 
 
 def signup(principal: Principal, profile: Profile, referral_code: str | None) -> dict[str, Any]:
-    """Make the openid a member with the signup gift: one read and one transaction."""
+    """Make the openid a member with the signup gift: one read and one transaction (one more read
+    when the gift includes coupons, whose templates the program names)."""
     repo = store()
     context = repo.openid_context(principal.openid, referral_code=referral_code,
                                   with_wechat_token=profile.phone_code is not None)
@@ -68,29 +68,35 @@ def signup(principal: Principal, profile: Profile, referral_code: str | None) ->
     if profile.phone_code:
         wechat().prime_token(context.wechat_token)
         phone = wechat().phone_number(profile.phone_code)
-    now = clock.now()
-    program = context.program
-    member = Member(
-        member_id="m" + secrets.token_hex(10), openid=principal.openid, joined_at=now,
-        nickname=profile.nickname, avatar_url=profile.avatar_url, gender=profile.gender or "unknown",
-        birthday=profile.birthday, phone=phone, referred_by=context.referrer_id,
-        preferences=profile.preferences,
-    )
-    entries = []
-    gift = program["signup_gift"]["points"]
-    if gift:
-        change = plan_change(member, delta=gift, reason="signup_gift", now=now,
-                             keep_years=program["points_expiry"]["keep_years"])
-        member = replace(member, points=change.points, seq=change.seq)
-        entries = change.entries
-    for _ in range(REFERRAL_CODE_DRAWS):
-        member = replace(member, referral_code=new_referral_code())
+    first_read: list[OpenidContext] = [context]
+
+    def attempt() -> dict[str, Any]:
+        current = first_read.pop() if first_read else repo.openid_context(principal.openid,
+                                                                           referral_code=referral_code)
+        if current.member_id:
+            raise AlreadyMember()
+        now = clock.now()
+        program = current.program
+        member = Member(
+            member_id="m" + secrets.token_hex(10), openid=principal.openid, joined_at=now,
+            nickname=profile.nickname, avatar_url=profile.avatar_url, gender=profile.gender or "unknown",
+            birthday=profile.birthday, phone=phone, referred_by=current.referrer_id,
+            preferences=profile.preferences, referral_code=new_referral_code(),
+        )
+        entries = []
+        if program["signup_gift"]["points"]:
+            plan = plan_change(member, delta=program["signup_gift"]["points"], reason="signup_gift", now=now,
+                               keep_years=program["points_expiry"]["keep_years"])
+            member = replace(member, points=plan.points, seq=plan.seq)
+            entries = plan.entries
         try:
-            repo.create_member(member, entries, program["tiers"][0]["code"])
-            return member_view(member, program, now)
-        except (ReferralCodeTaken, VersionConflict):
-            continue
-    raise StoreUnavailable("注册冲突，请重试")
+            repo.create_member(member, entries, program["tiers"][0]["code"],
+                               issued=gift_coupons(member.member_id, program, now))
+        except ReferralCodeTaken:
+            raise VersionConflict() from None  # draw another code
+        return member_view(member, program, now)
+
+    return retrying(attempt)
 
 
 def get_me(principal: Principal) -> dict[str, Any]:
@@ -131,6 +137,7 @@ def delete_me(principal: Principal) -> None:
         plan = LedgerPlan(member, now=now, keep_years=program["points_expiry"]["keep_years"])
         plan.add(-plan.points.balance, "account_closed")
         store().close_member(member, plan, now)
+        store().delete_coupons(member.member_id)
 
     retrying(close)
 

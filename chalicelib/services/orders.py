@@ -1,11 +1,12 @@
 """The merchant's orders and refunds: points by the earn formula, growth, tiers, referral rewards."""
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
 from chalicelib import clock
+from chalicelib.domain.coupons import Coupon, coupon_view, discount_fen, released, unusable_reason
 from chalicelib.domain.ledger import LedgerPlan
 from chalicelib.domain.member import Member
 from chalicelib.domain.orders import (
@@ -47,17 +48,17 @@ def record_order(request: OrderRequest) -> tuple[int, dict[str, Any]]:
     digest = fingerprint("POST /v1/admin/orders", payload)
 
     def attempt() -> tuple[int, dict[str, Any]]:
-        member, program, recorded, answer = repo.order_context(request.order_id, request.member_id)
+        member, program, recorded, answer, coupon = repo.order_context(
+            request.order_id, request.member_id, request.coupon_id)
         if recorded and answer:
             if recorded.fingerprint != digest:
                 raise OrderConflict("order_id")
             return answer.status, answer.body
         if member is None:
             raise NotFound("会员不存在")
-        if request.coupon_id:
-            raise CouponNotUsable("优惠券不存在或不可用")
         now = clock.now()
         paid_at = request.paid_at or now
+        used = _use_coupon(coupon, request, paid_at, now) if request.coupon_id else None
         tiers = program["tiers"]
         today = clock.business_date(now)
         tier_before = tier_for(tiers, growth_value(member.growth, today))
@@ -84,18 +85,30 @@ def record_order(request: OrderRequest) -> tuple[int, dict[str, Any]]:
         body = {
             "order_id": request.order_id, "points_awarded": points, "balance": plan.points.balance,
             "growth": growth_view(tiers, growth_value(growth, today)), "tier": tier_view(tier_after),
-            "coupon": None, "discount_fen": 0,
+            "coupon": coupon_view(used, now) if used else None,
+            "discount_fen": discount_fen(used, request.subtotal_fen) if used else 0,
         }
         order = Order(request.order_id, member.member_id, request.amount_fen, paid_at, points,
-                      growth_year, digest)
+                      growth_year, digest, coupon_id=request.coupon_id)
         try:
-            repo.commit(*updates, order=NewOrder(order, request.subtotal_fen, request.store_id,
-                                                 request.items, body))
+            repo.commit(*updates, now=now, used=used,
+                        order=NewOrder(order, request.subtotal_fen, request.store_id, request.items, body))
         except IdempotencyRecordExists:
             raise VersionConflict() from None  # recorded meanwhile: the next attempt replays it
         return 201, body
 
     return retrying(attempt)
+
+
+def _use_coupon(coupon: Coupon | None, request: OrderRequest, paid_at: datetime, now: datetime) -> Coupon:
+    """The member's coupon, marked used by this order, if it is usable on it (owner, status,
+    validity at payment, threshold on the subtotal)."""
+    if coupon is None:
+        raise CouponNotUsable("优惠券不存在")
+    reason = unusable_reason(coupon, request.subtotal_fen, paid_at)
+    if reason:
+        raise CouponNotUsable(reason)
+    return replace(coupon, used_at=now.replace(microsecond=0), order_id=request.order_id)
 
 
 def _referral_rewards(invitee: Member, plan: LedgerPlan, program: dict[str, Any], order_id: str,
@@ -114,7 +127,8 @@ def _referral_rewards(invitee: Member, plan: LedgerPlan, program: dict[str, Any]
 
 def record_refund(order_id: str, refund_id: str, amount_fen: int) -> tuple[int, dict[str, Any]]:
     """Claw back points and growth in proportion to the refunded total, idempotently by refund_id.
-    Pending points of the order are cancelled first; the balance may go negative."""
+    Pending points of the order are cancelled first; the balance may go negative. A refund of the
+    whole order gives its coupon back to the wallet if the coupon has not expired."""
     repo = store()
     key = f"refund:{order_id}:{refund_id}"
     digest = fingerprint("POST /v1/admin/orders/{order_id}/refunds", {"amount_fen": amount_fen})
@@ -128,10 +142,12 @@ def record_refund(order_id: str, refund_id: str, amount_fen: int) -> tuple[int, 
         if order is None:
             raise NotFound("订单不存在")
         outcome = refund_outcome(order, amount_fen)
-        member, program = repo.member_with_program(order.member_id)
+        member, program, coupon = repo.member_with_coupon(order.member_id, order.coupon_id)
         if member is None:
             raise NotFound("会员不存在")
         now = clock.now()
+        returned = coupon if coupon and coupon.order_id == order_id and \
+            outcome.refunded_total == order.amount_fen and now < coupon.valid_until else None
         plan = LedgerPlan(member, now=now, keep_years=program["points_expiry"]["keep_years"])
         from_balance = outcome.points - plan.cancel_pending(order_id, outcome.points)
         if from_balance:
@@ -148,7 +164,8 @@ def record_refund(order_id: str, refund_id: str, amount_fen: int) -> tuple[int, 
             member, plan, growth=growth, tier=(tier_after["code"], base_tier),
             tier_change=tier_change(member.member_id, member.tier_code or base_tier, tier_after, "refund", now))
         try:
-            repo.commit(update, answer=AnswerToStore(key, digest, 201, body), refund=(order, outcome))
+            repo.commit(update, now=now, answer=AnswerToStore(key, digest, 201, body), refund=(order, outcome),
+                        released=released(returned) if returned else None)
         except IdempotencyRecordExists:
             raise VersionConflict() from None  # answered meanwhile: the next attempt replays it
         return 201, body

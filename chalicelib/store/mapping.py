@@ -10,11 +10,14 @@ from typing import Any
 from pynamodb.expressions.update import Action
 
 from chalicelib.domain.checkin import CheckinState
+from chalicelib.domain.coupons import TEMPLATE_FIELDS, Coupon, Template
 from chalicelib.domain.member import LedgerEntry, Member
 from chalicelib.domain.orders import Order
 from chalicelib.domain.points import PendingPoints, Points
 from chalicelib.domain.program import default_program
 from chalicelib.store.schema import (
+    CouponRecord,
+    CouponTemplateRecord,
     IdempotencyRecord,
     LedgerRecord,
     MemberRecord,
@@ -23,6 +26,7 @@ from chalicelib.store.schema import (
 )
 
 SHARDS = 16
+TEMPLATE_CATALOG = "main"
 IDEMPOTENCY_TTL = timedelta(days=30)
 
 
@@ -126,7 +130,7 @@ def to_order(record: OrderRecord) -> Order:
     return Order(
         order_id=record.order_id, member_id=record.member_id, amount_fen=int(record.amount_fen),
         paid_at=record.paid_at, points_awarded=int(record.points_awarded),
-        growth_year=int(record.growth_year), fingerprint=record.fingerprint,
+        growth_year=int(record.growth_year), fingerprint=record.fingerprint, coupon_id=record.coupon_id,
         refunded_fen=int(record.refunded_fen or 0), points_clawed_back=int(record.points_clawed_back or 0),
         version=int(record.version or 0),
     )
@@ -141,3 +145,55 @@ def answer_record(key: str, fingerprint: str, status: int, body: Any, now: datet
     """The idempotency record of a first answer, expiring after a generous window."""
     return IdempotencyRecord(key, fingerprint=fingerprint, status=status,
                              body=json.dumps(body, ensure_ascii=False), expires_at=now + IDEMPOTENCY_TTL)
+
+
+def wallet_key(coupon: Coupon) -> str:
+    """Where the coupon sorts in its member's wallet (see `WalletIndex`)."""
+    if coupon.used_at is not None:
+        return f"x#{int(coupon.used_at.timestamp()):012d}#{coupon.coupon_id}"
+    return f"u#{int(coupon.valid_until.timestamp()):012d}#{coupon.coupon_id}"
+
+
+def to_template(record: CouponTemplateRecord) -> Template:
+    """A coupon template from its record."""
+    return Template(template_id=record.template_id, issued=int(record.issued or 0),
+                    version=int(record.version or 0), **json.loads(record.definition))
+
+
+def template_record(template: Template, now: datetime) -> CouponTemplateRecord:
+    """The record of a new coupon template."""
+    definition = {name: getattr(template, name) for name in TEMPLATE_FIELDS}
+    return CouponTemplateRecord(TEMPLATE_CATALOG, template.template_id, issued=template.issued,
+                                definition=json.dumps(definition, ensure_ascii=False), version=template.version,
+                                created_at=now)
+
+
+def template_definition(template: Template) -> str:
+    """A template's editable fields as stored."""
+    return json.dumps({name: getattr(template, name) for name in TEMPLATE_FIELDS}, ensure_ascii=False)
+
+
+def to_coupon(record: CouponRecord) -> Coupon:
+    """A coupon from its record."""
+    return Coupon(
+        member_id=record.member_id, coupon_id=record.coupon_id, template_id=record.template_id,
+        name=record.name, kind=record.kind, amount_off_fen=_int_or_none(record.amount_off_fen),
+        percent_off_pct=_int_or_none(record.percent_off_pct), max_discount_fen=_int_or_none(record.max_discount_fen),
+        min_spend_fen=int(record.min_spend_fen or 0), valid_from=record.valid_from, valid_until=record.valid_until,
+        source=record.source, obtained_at=record.obtained_at, used_at=record.used_at, order_id=record.order_id,
+    )
+
+
+def coupon_record(coupon: Coupon) -> CouponRecord:
+    """The record of a coupon."""
+    return CouponRecord(
+        coupon.member_id, coupon.coupon_id, wallet_key=wallet_key(coupon), template_id=coupon.template_id,
+        name=coupon.name, kind=coupon.kind, amount_off_fen=coupon.amount_off_fen,
+        percent_off_pct=coupon.percent_off_pct, max_discount_fen=coupon.max_discount_fen,
+        min_spend_fen=coupon.min_spend_fen, valid_from=coupon.valid_from, valid_until=coupon.valid_until,
+        source=coupon.source, obtained_at=coupon.obtained_at, used_at=coupon.used_at, order_id=coupon.order_id,
+    )
+
+
+def _int_or_none(value: Any) -> int | None:
+    return None if value is None else int(value)

@@ -18,6 +18,7 @@ from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactGet, TransactWrite
 
 from chalicelib.domain.checkin import CheckinState
+from chalicelib.domain.coupons import Coupon, Template
 from chalicelib.domain.ledger import LedgerPlan
 from chalicelib.domain.member import LedgerEntry, Member
 from chalicelib.domain.orders import Order, RefundOutcome
@@ -35,17 +36,27 @@ from chalicelib.store.base import (
     transaction,
 )
 from chalicelib.store.mapping import (
+    TEMPLATE_CATALOG,
     answer_record,
+    coupon_record,
     entry_record,
     new_member_record,
     points_actions,
     program_from,
+    template_definition,
+    template_record,
     tier_actions,
+    to_coupon,
     to_entry,
     to_member,
     to_order,
+    to_template,
+    wallet_key,
 )
 from chalicelib.store.schema import (
+    CouponClaimRecord,
+    CouponRecord,
+    CouponTemplateRecord,
     IdempotencyRecord,
     IdentityRecord,
     LedgerRecord,
@@ -104,6 +115,14 @@ class MemberUpdate:
 
 
 @dataclass(frozen=True)
+class IssuedCoupons:
+    """Coupons made from one template in one transaction, with each member's count before."""
+
+    template: Template
+    coupons: list[tuple[Coupon, int]]
+
+
+@dataclass(frozen=True)
 class NewOrder:
     """An order to record, with the answer a replay will get."""
 
@@ -145,19 +164,33 @@ class Store:
         members = [to_member(r) for r in map(resolve, futures) if r is not None]
         return {m.member_id: m for m in members if m is not None}, program_from(resolve(program_f))
 
-    def order_context(self, order_id: str, member_id: str
-                      ) -> tuple[Member | None, dict[str, Any], Order | None, StoredAnswer | None]:
-        """For recording an order: the member, the program and the order if already recorded
-        (with its first answer), in one TransactGetItems."""
+    def order_context(self, order_id: str, member_id: str, coupon_id: str | None
+                      ) -> tuple[Member | None, dict[str, Any], Order | None, StoredAnswer | None, Coupon | None]:
+        """For recording an order: the member, the program, the order if already recorded (with
+        its first answer) and the member's coupon to use, in one TransactGetItems."""
         with store_errors(), TransactGet(connection=connection()) as tx:
             member_f = tx.get(MemberRecord, member_id)
             program_f = tx.get(SettingRecord, PROGRAM_KEY)
             order_f = tx.get(OrderRecord, order_id)
+            coupon_f = tx.get(CouponRecord, member_id, coupon_id) if coupon_id else None
         member_record, order_record = resolve(member_f), resolve(order_f)
+        coupon_record_ = resolve(coupon_f) if coupon_f else None
         answer = StoredAnswer(order_record.fingerprint, 201, json.loads(order_record.answer)) \
             if order_record else None
         return ((to_member(member_record) if member_record else None), program_from(resolve(program_f)),
-                to_order(order_record) if order_record else None, answer)
+                to_order(order_record) if order_record else None, answer,
+                to_coupon(coupon_record_) if coupon_record_ else None)
+
+    def member_with_coupon(self, member_id: str, coupon_id: str | None
+                           ) -> tuple[Member | None, dict[str, Any], Coupon | None]:
+        """A member, the program and one of the member's coupons, in one TransactGetItems."""
+        with store_errors(), TransactGet(connection=connection()) as tx:
+            member_f = tx.get(MemberRecord, member_id)
+            program_f = tx.get(SettingRecord, PROGRAM_KEY)
+            coupon_f = tx.get(CouponRecord, member_id, coupon_id) if coupon_id else None
+        member, coupon = resolve(member_f), resolve(coupon_f) if coupon_f else None
+        return ((to_member(member) if member else None), program_from(resolve(program_f)),
+                to_coupon(coupon) if coupon else None)
 
     def order_with_answer(self, order_id: str, answer_key: str) -> tuple[Order | None, StoredAnswer | None]:
         """An order and the answer already given to a refund of it, in one TransactGetItems."""
@@ -242,6 +275,61 @@ class Store:
             records = list(TierChangeRecord.query(member_id))
         return [TierChange(r.member_id, r.from_tier, r.to_tier, r.cause, r.changed_at) for r in records]
 
+    def templates(self) -> list[Template]:
+        """Every coupon template (one Query of the catalog partition)."""
+        with store_errors():
+            return [to_template(r) for r in CouponTemplateRecord.query(TEMPLATE_CATALOG, consistent_read=True)]
+
+    def template(self, template_id: str) -> Template | None:
+        """One coupon template."""
+        with store_errors():
+            try:
+                return to_template(CouponTemplateRecord.get(TEMPLATE_CATALOG, template_id, consistent_read=True))
+            except CouponTemplateRecord.DoesNotExist:
+                return None
+
+    def claim_context(self, member_id: str, template_ids: list[str], answer_key: str | None
+                      ) -> tuple[Member | None, dict[str, Any], dict[str, Template], dict[str, int], StoredAnswer | None]:
+        """For issuing coupons to one member: the member, the program, the templates, how many of
+        each the member already has, and the answer already given to `answer_key`: one
+        TransactGetItems."""
+        with store_errors(), TransactGet(connection=connection()) as tx:
+            member_f = tx.get(MemberRecord, member_id)
+            program_f = tx.get(SettingRecord, PROGRAM_KEY)
+            template_fs = [tx.get(CouponTemplateRecord, TEMPLATE_CATALOG, t) for t in template_ids]
+            claim_fs = [tx.get(CouponClaimRecord, member_id, t) for t in template_ids]
+            answer_f = tx.get(IdempotencyRecord, answer_key) if answer_key else None
+        member, answer = resolve(member_f), resolve(answer_f) if answer_f else None
+        templates = {r.template_id: to_template(r) for r in map(resolve, template_fs) if r is not None}
+        claims = {r.template_id: int(r.count or 0) for r in map(resolve, claim_fs) if r is not None}
+        return ((to_member(member) if member else None), program_from(resolve(program_f)), templates, claims,
+                _to_answer(answer) if answer else None)
+
+    def coupon(self, member_id: str, coupon_id: str) -> Coupon | None:
+        """A member's coupon (another member's id finds nothing)."""
+        with store_errors():
+            try:
+                return to_coupon(CouponRecord.get(member_id, coupon_id, consistent_read=True))
+            except CouponRecord.DoesNotExist:
+                return None
+
+    def wallet_page(self, member_id: str, status: str, now: datetime, *, limit: int,
+                    start: dict[str, Any] | None) -> tuple[list[Coupon], dict[str, Any] | None]:
+        """One page of a member's coupons of one status (one Query of `wallet-index`): unused
+        soonest to expire first, expired latest first, used latest first."""
+        cut = f"u#{int(now.timestamp()):012d}"
+        condition, forward = {
+            "unused": (CouponRecord.wallet_key.between(cut + "$", "u#~"), True),
+            "expired": (CouponRecord.wallet_key.between("u#", cut + "#~"), False),
+            "used": (CouponRecord.wallet_key.startswith("x#"), False),
+        }[status]
+        with store_errors():
+            result = CouponRecord.wallet_index.query(member_id, condition, scan_index_forward=forward,
+                                                     consistent_read=True, limit=limit, page_size=limit,
+                                                     last_evaluated_key=start)
+            records = list(result)
+        return [to_coupon(r) for r in records], result.last_evaluated_key
+
     def wechat_token(self) -> tuple[str, int] | None:
         """The shared cached WeChat access token and its expiry (epoch seconds), if any."""
         with store_errors():
@@ -261,9 +349,11 @@ class Store:
                                    IdentityRecord.updated_at.set(now)])
         return record.member_id
 
-    def create_member(self, member: Member, entries: list[LedgerEntry], base_tier: str) -> None:
-        """Claim the openid and the referral code and write the member with its first entries, in
-        one transaction. AlreadyMember if the openid is taken; ReferralCodeTaken on a code clash."""
+    def create_member(self, member: Member, entries: list[LedgerEntry], base_tier: str,
+                      issued: list[IssuedCoupons] = ()) -> None:
+        """Claim the openid and the referral code and write the member with its first entries and
+        gift coupons, in one transaction. AlreadyMember if the openid is taken; ReferralCodeTaken
+        on a code clash; VersionConflict if a gift template moved on."""
         try:
             with transaction() as tx:
                 tx.update(IdentityRecord(f"openid#{member.openid}"),
@@ -276,6 +366,8 @@ class Store:
                 tx.save(new_member_record(member, base_tier), condition=MemberRecord.member_id.does_not_exist())
                 for entry in entries:
                     tx.save(entry_record(entry), condition=LedgerRecord.seq.does_not_exist())
+                for batch in issued:
+                    self._write_issued(tx, batch)
         except Cancelled as exc:
             if exc.hit(IdentityRecord, f"openid#{member.openid}"):
                 raise AlreadyMember() from exc
@@ -305,13 +397,17 @@ class Store:
             raise VersionConflict()
         return member
 
-    def commit(self, *updates: MemberUpdate, answer: AnswerToStore | None = None,
-               order: NewOrder | None = None, refund: tuple[Order, RefundOutcome] | None = None) -> None:
+    def commit(self, *updates: MemberUpdate, now: datetime, answer: AnswerToStore | None = None,
+               order: NewOrder | None = None, refund: tuple[Order, RefundOutcome] | None = None,
+               issued: list[IssuedCoupons] | None = None, used: Coupon | None = None,
+               released: Coupon | None = None) -> None:
         """One transaction: each member's update (conditioned on the `seq` it read) with its ledger
-        entries and tier change, plus the request's answer, a new order, or a refund's new totals
-        on its order (conditioned on the order's version). VersionConflict if anything moved on
-        meanwhile; IdempotencyRecordExists if the answer key or the order was recorded first."""
-        now = updates[0].plan.now
+        entries and tier change; the request's answer; a new order, or a refund's new totals on
+        its order (conditioned on the order's version); coupons issued (stock and per-member
+        limits as conditions), one used (if still unused) or one given back to the wallet.
+        VersionConflict if anything moved on meanwhile (stock, limits and coupons included: the
+        caller reads again and finds out which); IdempotencyRecordExists if the answer key or the
+        order was recorded first."""
         try:
             with transaction() as tx:
                 for update in updates:
@@ -328,6 +424,17 @@ class Store:
                         OrderRecord.points_clawed_back.set(refunded.points_clawed_back + outcome.points),
                         OrderRecord.version.set(refunded.version + 1)],
                         condition=OrderRecord.version == refunded.version)
+                for batch in issued or []:
+                    self._write_issued(tx, batch)
+                if used:
+                    tx.update(CouponRecord(used.member_id, used.coupon_id), actions=[
+                        CouponRecord.used_at.set(used.used_at), CouponRecord.order_id.set(used.order_id),
+                        CouponRecord.wallet_key.set(wallet_key(used))],
+                        condition=CouponRecord.used_at.does_not_exist())
+                if released:
+                    tx.update(CouponRecord(released.member_id, released.coupon_id), actions=[
+                        CouponRecord.used_at.remove(), CouponRecord.order_id.remove(),
+                        CouponRecord.wallet_key.set(wallet_key(released))])
         except Cancelled as exc:
             if (answer and exc.hit(IdempotencyRecord, answer.key)) or \
                     (order and exc.hit(OrderRecord, order.order.order_id)):
@@ -370,6 +477,14 @@ class Store:
         except Cancelled as exc:
             raise VersionConflict() from exc
 
+    def delete_coupons(self, member_id: str) -> None:
+        """Remove a closed account's coupons and claim counts (Query, then batched deletes)."""
+        with store_errors():
+            for model in (CouponRecord, CouponClaimRecord):
+                with model.batch_write() as batch:
+                    for record in model.query(member_id):
+                        batch.delete(record)
+
     def save_program(self, program: dict[str, Any], now: datetime, *, only_if_absent: bool = False) -> bool:
         """Store the program document; with `only_if_absent`, keep an existing one (False)."""
         record = SettingRecord(PROGRAM_KEY, value=json.dumps(program, ensure_ascii=False), updated_at=now)
@@ -381,6 +496,24 @@ class Store:
                     return False
                 raise
         return True
+
+    def save_template(self, template: Template, now: datetime) -> None:
+        """Store a new coupon template."""
+        with store_errors():
+            template_record(template, now).save(condition=CouponTemplateRecord.template_id.does_not_exist())
+
+    def update_template(self, template: Template) -> None:
+        """Replace a template's definition, conditioned on the version read (VersionConflict)."""
+        record = CouponTemplateRecord(TEMPLATE_CATALOG, template.template_id)
+        with store_errors():
+            try:
+                record.update(actions=[CouponTemplateRecord.definition.set(template_definition(template)),
+                                       CouponTemplateRecord.version.set(template.version + 1)],
+                              condition=CouponTemplateRecord.version == template.version)
+            except PynamoDBException as exc:
+                if condition_failed(exc):
+                    raise VersionConflict() from exc
+                raise
 
     def save_wechat_token(self, token: str, expires_at: int, now: datetime) -> None:
         """Share a freshly fetched WeChat access token with every instance."""
@@ -412,6 +545,23 @@ class Store:
             tx.save(_tier_change_record(update.tier_change), condition=TierChangeRecord.change_id.does_not_exist())
 
     @staticmethod
+    def _write_issued(tx: TransactWrite, batch: IssuedCoupons) -> None:
+        template, count = batch.template, len(batch.coupons)
+        condition = CouponTemplateRecord.version == template.version
+        if template.total_stock is not None:
+            condition &= CouponTemplateRecord.issued <= template.total_stock - count
+        tx.update(CouponTemplateRecord(TEMPLATE_CATALOG, template.template_id),
+                  actions=[CouponTemplateRecord.issued.add(count)], condition=condition)
+        for coupon, claimed_before in batch.coupons:
+            tx.save(coupon_record(coupon), condition=CouponRecord.coupon_id.does_not_exist())
+            claim_condition = None
+            if template.per_member_limit is not None:
+                claim_condition = CouponClaimRecord.count.does_not_exist() | \
+                    (CouponClaimRecord.count < template.per_member_limit)
+            tx.update(CouponClaimRecord(coupon.member_id, template.template_id),
+                      actions=[CouponClaimRecord.count.add(1)], condition=claim_condition)
+
+    @staticmethod
     def _order_record(new: NewOrder, now: datetime) -> OrderRecord:
         order = new.order
         return OrderRecord(
@@ -419,6 +569,7 @@ class Store:
             subtotal_fen=new.subtotal_fen, paid_at=order.paid_at, store_id=new.store_id, items=new.items,
             points_awarded=order.points_awarded, growth_year=order.growth_year,
             fingerprint=order.fingerprint, answer=json.dumps(new.answer, ensure_ascii=False),
+            coupon_id=order.coupon_id,
             created_at=now,
         )
 

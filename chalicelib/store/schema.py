@@ -14,6 +14,10 @@ Access patterns and the key or index that serves each:
 | members above the base tier, by shard     | members / `tier-index` (sparse)   | Query           |
 | an order, with its award and refunds      | orders                            | TransactGetItems|
 | a member's tier changes                   | tier_changes (member_id, change)  | Query           |
+| coupon templates (the catalog)            | coupon_templates `main` partition | Query / GetItem |
+| a member's coupon by id                   | coupons (member_id, coupon_id)    | GetItem         |
+| a member's wallet by status               | coupons / `wallet-index` (LSI)    | Query           |
+| coupons a member got from a template      | coupon_claims (member, template)  | TransactGetItems|
 | a member's ledger, newest first           | ledger (member_id, seq desc)      | Query           |
 | program document, WeChat access token     | settings `program`, `wechat_token`| GetItem         |
 | idempotency record of a request_id        | idempotency (TTL `expires_at`)    | GetItem / Put   |
@@ -21,6 +25,7 @@ Access patterns and the key or index that serves each:
 from __future__ import annotations
 
 from pynamodb.attributes import (
+    BooleanAttribute,
     ListAttribute,
     MapAttribute,
     NumberAttribute,
@@ -28,7 +33,7 @@ from pynamodb.attributes import (
     UnicodeAttribute,
     UTCDateTimeAttribute,
 )
-from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, LocalSecondaryIndex
 from pynamodb.models import Model
 
 from chalicelib.config import settings
@@ -177,6 +182,7 @@ class OrderRecord(Model):
     items = ListAttribute(null=True)
     points_awarded = NumberAttribute()
     growth_year = NumberAttribute()
+    coupon_id = UnicodeAttribute(null=True)
     refunded_fen = NumberAttribute(default=0)
     points_clawed_back = NumberAttribute(default=0)
     fingerprint = UnicodeAttribute()
@@ -197,6 +203,69 @@ class TierChangeRecord(Model):
     to_tier = UnicodeAttribute()
     cause = UnicodeAttribute()
     changed_at = UTCDateTimeAttribute()
+
+
+class CouponTemplateRecord(Model):
+    """A coupon template: its definition (JSON), how many coupons it has issued, and a version that
+    every edit bumps (claims are conditioned on it, and on the stock, never on each other)."""
+
+    class Meta(_Meta):
+        table_name = "coupon_templates"
+
+    catalog = UnicodeAttribute(hash_key=True)
+    template_id = UnicodeAttribute(range_key=True)
+    definition = UnicodeAttribute()
+    issued = NumberAttribute(default=0)
+    version = NumberAttribute(default=0)
+    created_at = UTCDateTimeAttribute()
+
+
+class WalletIndex(LocalSecondaryIndex["CouponRecord"]):
+    """A member's coupons by status and time: `u#<valid_until>#<id>` while unused (soonest to
+    expire first; past `now` means expired), `x#<used_at>#<id>` once used. Strongly consistent."""
+
+    class Meta:
+        index_name = "wallet-index"
+        projection = AllProjection()
+
+    member_id = UnicodeAttribute(hash_key=True)
+    wallet_key = UnicodeAttribute(range_key=True)
+
+
+class CouponRecord(Model):
+    """A coupon in a member's wallet; the member's id is part of its key, so nobody else can reach it."""
+
+    class Meta(_Meta):
+        table_name = "coupons"
+
+    member_id = UnicodeAttribute(hash_key=True)
+    coupon_id = UnicodeAttribute(range_key=True)
+    wallet_key = UnicodeAttribute()
+    template_id = UnicodeAttribute()
+    name = UnicodeAttribute()
+    kind = UnicodeAttribute()
+    amount_off_fen = NumberAttribute(null=True)
+    percent_off_pct = NumberAttribute(null=True)
+    max_discount_fen = NumberAttribute(null=True)
+    min_spend_fen = NumberAttribute(default=0)
+    valid_from = UTCDateTimeAttribute()
+    valid_until = UTCDateTimeAttribute()
+    source = UnicodeAttribute()
+    obtained_at = UTCDateTimeAttribute()
+    used_at = UTCDateTimeAttribute(null=True)
+    order_id = UnicodeAttribute(null=True)
+    wallet_index = WalletIndex()
+
+
+class CouponClaimRecord(Model):
+    """How many coupons of a template a member has received (the per-member limit)."""
+
+    class Meta(_Meta):
+        table_name = "coupon_claims"
+
+    member_id = UnicodeAttribute(hash_key=True)
+    template_id = UnicodeAttribute(range_key=True)
+    count = NumberAttribute(default=0)
 
 
 class SettingRecord(Model):
@@ -230,6 +299,9 @@ ALL_MODELS: tuple[type[Model], ...] = (
     LedgerRecord,
     OrderRecord,
     TierChangeRecord,
+    CouponTemplateRecord,
+    CouponRecord,
+    CouponClaimRecord,
     SettingRecord,
     IdempotencyRecord,
 )

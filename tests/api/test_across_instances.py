@@ -90,3 +90,39 @@ def test_twenty_parallel_check_ins_across_two_instances_check_in_once(live_serve
     assert sorted(a.status_code for a in answers) == [201] + [409] * 19, [a.text for a in answers]
     ledger = requests.get(f"{servers[1]}/v1/points/ledger", headers=auth, timeout=30).json()["items"]
     assert [e["reason"] for e in ledger] == ["checkin", "signup_gift"]
+
+
+def new_member_on(base: str) -> tuple[dict, dict]:
+    token = login(base, f"{new_user()}.1")
+    auth = {"Authorization": f"Bearer {token}"}
+    return auth, post(f"{base}/v1/members", {}, auth).json()
+
+
+def test_one_coupon_on_five_parallel_orders_across_two_instances_is_used_once(live_server) -> None:
+    servers = [live_server(), live_server()]
+    template = post(f"{servers[0]}/v1/admin/coupon-templates",
+                    {"name": "立减10元", "kind": "amount_off", "amount_off_fen": 1000, "min_spend_fen": 0,
+                     "validity": {"type": "relative", "days": 7}, "claimable": True}, ADMIN).json()
+    auth, member = new_member_on(servers[0])
+    coupon = post(f"{servers[1]}/v1/coupon-center/{template['template_id']}/claim", {"request_id": "c1"}, auth).json()
+    orders = [{"order_id": f"co-{new_user()}", "member_id": member["member_id"], "amount_fen": 9_000,
+               "subtotal_fen": 10_000, "coupon_id": coupon["coupon_id"]} for _ in range(5)]
+    with ThreadPoolExecutor(5) as pool:
+        answers = list(pool.map(lambda i: post(f"{servers[i % 2]}/v1/admin/orders", orders[i], ADMIN), range(5)))
+    assert sorted(a.status_code for a in answers) == [201] + [409] * 4, [a.text for a in answers]
+    assert all(a.json()["error"]["code"] == "COUPON_NOT_USABLE" for a in answers if a.status_code == 409)
+    used = requests.get(f"{servers[0]}/v1/coupons?status=used", headers=auth, timeout=30).json()["items"]
+    assert [c["coupon_id"] for c in used] == [coupon["coupon_id"]]
+
+
+def test_twenty_members_claiming_a_stock_of_five_at_once_get_exactly_five(live_server) -> None:
+    servers = [live_server(), live_server()]
+    template = post(f"{servers[0]}/v1/admin/coupon-templates",
+                    {"name": "限量券", "kind": "gift", "min_spend_fen": 0, "total_stock": 5,
+                     "validity": {"type": "relative", "days": 7}, "claimable": True}, ADMIN).json()
+    members = [new_member_on(servers[i % 2])[0] for i in range(20)]
+    url = f"/v1/coupon-center/{template['template_id']}/claim"
+    with ThreadPoolExecutor(20) as pool:
+        answers = list(pool.map(lambda i: post(servers[i % 2] + url, {"request_id": f"r{i}"}, members[i]), range(20)))
+    assert sorted(a.status_code for a in answers) == [201] * 5 + [409] * 15, [a.text for a in answers]
+    assert {a.json()["error"]["code"] for a in answers if a.status_code == 409} == {"OUT_OF_STOCK"}

@@ -40,10 +40,10 @@ def test_a_referral_code_clash_is_reported_as_such() -> None:
 def test_a_stale_seq_is_a_version_conflict_and_writes_nothing() -> None:
     member = new_member()
     change = plan_change(member, delta=10, reason="admin_adjust", now=clock.now(), keep_years=0)
-    store().commit(MemberUpdate(member, change))
+    store().commit(MemberUpdate(member, change), now=change.now)
     with pytest.raises(VersionConflict):
         store().commit(MemberUpdate(member, plan_change(member, delta=5, reason="admin_adjust",
-                                                        now=clock.now(), keep_years=0)))
+                                                        now=clock.now(), keep_years=0)), now=clock.now())
     stored, _ = store().member_with_program(member.member_id)
     assert stored.seq == 1 and stored.points.balance == 10
 
@@ -52,10 +52,10 @@ def test_an_answered_request_id_is_reported_and_the_change_not_written() -> None
     member = new_member()
     key = "test:" + secrets.token_hex(6)
     change = plan_change(member, delta=10, reason="admin_adjust", now=clock.now(), keep_years=0)
-    store().commit(MemberUpdate(member, change), answer=AnswerToStore(key, "f1", 201, {"ok": 1}))
+    store().commit(MemberUpdate(member, change), now=change.now, answer=AnswerToStore(key, "f1", 201, {"ok": 1}))
     fresh, _ = store().member_with_program(member.member_id)
     again = plan_change(fresh, delta=10, reason="admin_adjust", now=clock.now(), keep_years=0)
     with pytest.raises(IdempotencyRecordExists):
-        store().commit(MemberUpdate(fresh, again), answer=AnswerToStore(key, "f1", 201, {"ok": 1}))
+        store().commit(MemberUpdate(fresh, again), now=again.now, answer=AnswerToStore(key, "f1", 201, {"ok": 1}))
     assert store().member_with_answer(member.member_id, key)[2].body == {"ok": 1}
     assert store().member_with_program(member.member_id)[0].points.balance == 10

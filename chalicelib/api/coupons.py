@@ -1,0 +1,77 @@
+"""Coupon routes: the member's coupon center and wallet (§3), the merchant's templates (§4)."""
+from __future__ import annotations
+
+from typing import Any
+
+from chalice import Blueprint
+
+from chalicelib.api.http import ADMIN, OPTIONAL_TOKEN, TOKEN, Call, endpoint
+from chalicelib.api.members import page_params
+from chalicelib.domain.validation import ID_MAX, ValidationError, read_request_id, reject_unknown
+from chalicelib.errors import NotFound
+from chalicelib.services import coupons
+
+bp = Blueprint(__name__)
+
+
+@bp.route("/v1/coupon-center", methods=["GET"])
+@endpoint(OPTIONAL_TOKEN)
+def coupon_center(call: Call) -> dict[str, Any]:
+    return coupons.coupon_center(call.principal)
+
+
+@bp.route("/v1/coupon-center/{template_id}/claim", methods=["POST"])
+@endpoint(TOKEN)
+def claim(call: Call) -> tuple[int, Any]:
+    reject_unknown(call.body, ("request_id",))
+    return coupons.claim(call.principal, _id(call, "template_id"), read_request_id(call.body))
+
+
+@bp.route("/v1/coupons", methods=["GET"])
+@endpoint(TOKEN)
+def wallet(call: Call) -> dict[str, Any]:
+    status = call.query.get("status", "unused")
+    if status not in coupons.STATUSES:
+        raise ValidationError("status must be one of unused, used, expired")
+    limit, _ = page_params({k: v for k, v in call.query.items() if k == "limit"})
+    return coupons.wallet(call.principal, status, limit=limit, cursor=call.query.get("cursor") or None)
+
+
+@bp.route("/v1/coupons/usable", methods=["GET"])
+@endpoint(TOKEN)
+def usable(call: Call) -> dict[str, Any]:
+    text = call.query.get("subtotal_fen", "")
+    if not text.isdigit() or int(text) > 10**11:
+        raise ValidationError("subtotal_fen must be a non-negative integer")
+    return coupons.usable(call.principal, int(text))
+
+
+@bp.route("/v1/coupons/{coupon_id}", methods=["GET"])
+@endpoint(TOKEN)
+def get_coupon(call: Call) -> dict[str, Any]:
+    return coupons.get_coupon(call.principal, _id(call, "coupon_id"))
+
+
+@bp.route("/v1/admin/coupon-templates", methods=["POST"])
+@endpoint(ADMIN, status=201)
+def create_template(call: Call) -> dict[str, Any]:
+    return coupons.create_template(call.body)
+
+
+@bp.route("/v1/admin/coupon-templates/{template_id}", methods=["PATCH"])
+@endpoint(ADMIN)
+def patch_template(call: Call) -> dict[str, Any]:
+    return coupons.patch_template(_id(call, "template_id"), call.body)
+
+
+@bp.route("/v1/admin/coupon-templates", methods=["GET"])
+@endpoint(ADMIN)
+def list_templates(call: Call) -> dict[str, Any]:
+    return coupons.list_templates()
+
+
+def _id(call: Call, name: str) -> str:
+    value = call.params[name]
+    if not 1 <= len(value) <= ID_MAX:
+        raise NotFound("对象不存在")
+    return value

@@ -1,0 +1,230 @@
+"""Coupons (优惠券): templates the merchant defines, coupons a member holds, and the rules that
+decide what a coupon is worth on an order. Status is derived at read time: a coupon whose
+`valid_until` has passed reads `expired` the instant it passes."""
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from chalicelib.clock import render, shanghai_start_of
+from chalicelib.domain.validation import (
+    ID_MAX,
+    NAME_MAX,
+    ValidationError,
+    parse_date,
+    read_int,
+    read_str,
+    reject_unknown,
+    require_object,
+)
+
+KINDS = ("amount_off", "percent_off", "gift")
+SOURCES = ("claim", "redeem", "signup", "birthday", "member_day", "admin", "referral")
+MAX_FEN = 10**11
+TEMPLATE_FIELDS = ("name", "kind", "amount_off_fen", "percent_off_pct", "max_discount_fen", "min_spend_fen",
+                   "validity", "total_stock", "per_member_limit", "claimable", "tiers", "active")
+
+
+@dataclass(frozen=True)
+class Template:
+    """A coupon template; `issued` counts the coupons made from it (stock_left = total - issued)."""
+
+    template_id: str
+    name: str
+    kind: str
+    amount_off_fen: int | None
+    percent_off_pct: int | None
+    max_discount_fen: int | None
+    min_spend_fen: int
+    validity: dict[str, Any]
+    total_stock: int | None
+    per_member_limit: int | None
+    claimable: bool
+    tiers: list[str] | None
+    active: bool
+    issued: int = 0
+    version: int = 0
+
+    @property
+    def stock_left(self) -> int | None:
+        """Coupons still to give, or None for unlimited."""
+        return None if self.total_stock is None else max(0, self.total_stock - self.issued)
+
+    def allows_tier(self, tier_code: str | None) -> bool:
+        """Whether a member of this tier may get it (a visitor: only unrestricted templates)."""
+        return self.tiers is None or (tier_code is not None and tier_code in self.tiers)
+
+
+@dataclass(frozen=True)
+class Coupon:
+    """A coupon in a member's wallet."""
+
+    member_id: str
+    coupon_id: str
+    template_id: str
+    name: str
+    kind: str
+    amount_off_fen: int | None
+    percent_off_pct: int | None
+    max_discount_fen: int | None
+    min_spend_fen: int
+    valid_from: datetime
+    valid_until: datetime
+    source: str
+    obtained_at: datetime
+    used_at: datetime | None = None
+    order_id: str | None = None
+
+    def status(self, now: datetime) -> str:
+        """`used`, `expired` (the instant valid_until passes) or `unused`."""
+        if self.used_at is not None:
+            return "used"
+        return "expired" if now >= self.valid_until else "unused"
+
+
+def validate_template(doc: Any, *, current: Template | None = None) -> dict[str, Any]:
+    """A whole template (create) or the changed fields merged over `current` (patch), checked as
+    a whole; the ValidationError names the field."""
+    doc = require_object(doc)
+    reject_unknown(doc, TEMPLATE_FIELDS)
+    merged = {**(_fields(current) if current else {}), **doc}
+    kind = merged.get("kind")
+    if kind not in KINDS:
+        raise ValidationError(f"kind must be one of {', '.join(KINDS)}")
+    values = {
+        "name": read_str(merged, "name", max_length=NAME_MAX),
+        "kind": kind,
+        "amount_off_fen": read_int(merged, "amount_off_fen", minimum=1, maximum=MAX_FEN)
+        if kind == "amount_off" else _absent(merged, "amount_off_fen", kind),
+        "percent_off_pct": read_int(merged, "percent_off_pct", minimum=1, maximum=99)
+        if kind == "percent_off" else _absent(merged, "percent_off_pct", kind),
+        "max_discount_fen": _optional_int(merged, "max_discount_fen", 1)
+        if kind == "percent_off" else _absent(merged, "max_discount_fen", kind),
+        "min_spend_fen": read_int(merged, "min_spend_fen", minimum=0, maximum=MAX_FEN, default=0),
+        "validity": _validity(merged.get("validity")),
+        "total_stock": _optional_int(merged, "total_stock", 0),
+        "per_member_limit": _optional_int(merged, "per_member_limit", 1),
+        "claimable": _bool(merged, "claimable", False),
+        "tiers": _tiers(merged.get("tiers")),
+        "active": _bool(merged, "active", True),
+    }
+    if current is not None and values["total_stock"] is not None and values["total_stock"] < current.issued:
+        raise ValidationError(f"total_stock must be at least the {current.issued} coupons already issued")
+    return values
+
+
+def _fields(template: Template) -> dict[str, Any]:
+    return {name: getattr(template, name) for name in TEMPLATE_FIELDS}
+
+
+def _absent(doc: dict[str, Any], field: str, kind: str) -> None:
+    if doc.get(field) is not None:
+        raise ValidationError(f"{field} does not apply to {kind} coupons")
+    return None
+
+
+def _optional_int(doc: dict[str, Any], field: str, minimum: int) -> int | None:
+    if doc.get(field) is None:
+        return None
+    return read_int(doc, field, minimum=minimum, maximum=MAX_FEN)
+
+
+def _bool(doc: dict[str, Any], field: str, default: bool) -> bool:
+    value = doc.get(field, default)
+    if not isinstance(value, bool):
+        raise ValidationError(f"{field} must be true or false")
+    return value
+
+
+def _tiers(value: Any) -> list[str] | None:
+    if value is None:
+        return None
+    if not isinstance(value, list) or not value or len(value) > 20 or \
+            not all(isinstance(t, str) and 1 <= len(t) <= 32 for t in value):
+        raise ValidationError("tiers must be null or a list of 1 to 20 tier codes")
+    return list(dict.fromkeys(value))
+
+
+def _validity(value: Any) -> dict[str, Any]:
+    validity = require_object(value, "validity")
+    if validity.get("type") == "relative":
+        reject_unknown(validity, ("type", "days"), "validity.")
+        return {"type": "relative", "days": read_int(validity, "days", minimum=1, maximum=3650, prefix="validity.")}
+    if validity.get("type") == "fixed":
+        reject_unknown(validity, ("type", "start", "end"), "validity.")
+        start, end = parse_date(validity.get("start"), "validity.start"), parse_date(validity.get("end"), "validity.end")
+        if end < start:
+            raise ValidationError("validity.end must not be before validity.start")
+        return {"type": "fixed", "start": start.isoformat(), "end": end.isoformat()}
+    raise ValidationError("validity.type must be fixed or relative")
+
+
+def validity_window(template: Template, obtained_at: datetime) -> tuple[datetime, datetime]:
+    """[valid_from, valid_until) of a coupon obtained at `obtained_at`: a fixed template runs from
+    00:00 Shanghai on its start date to the end of its end date; a relative one for N days."""
+    if template.validity["type"] == "fixed":
+        start = date.fromisoformat(template.validity["start"])
+        end = date.fromisoformat(template.validity["end"])
+        return shanghai_start_of(start), shanghai_start_of(end + timedelta(days=1))
+    return obtained_at, obtained_at + timedelta(days=template.validity["days"])
+
+
+def new_coupon(template: Template, member_id: str, coupon_id: str, source: str, now: datetime) -> Coupon:
+    """A coupon made from a template for a member, now."""
+    valid_from, valid_until = validity_window(template, now)
+    return Coupon(member_id, coupon_id, template.template_id, template.name, template.kind,
+                  template.amount_off_fen, template.percent_off_pct, template.max_discount_fen,
+                  template.min_spend_fen, valid_from, valid_until, source, now)
+
+
+def discount_fen(coupon: Coupon, subtotal_fen: int) -> int:
+    """What the coupon takes off a subtotal: 满减 amount, 折扣 (capped), or 0 for a gift."""
+    if coupon.kind == "amount_off":
+        return min(coupon.amount_off_fen or 0, subtotal_fen)
+    if coupon.kind == "percent_off":
+        off = subtotal_fen - subtotal_fen * (coupon.percent_off_pct or 100) // 100
+        return min(off, coupon.max_discount_fen) if coupon.max_discount_fen is not None else off
+    return 0
+
+
+def unusable_reason(coupon: Coupon, subtotal_fen: int, at: datetime) -> str | None:
+    """Why the coupon cannot be used on an order of `subtotal_fen` at `at`, or None if it can."""
+    if coupon.used_at is not None:
+        return "优惠券已使用"
+    if at >= coupon.valid_until:
+        return "优惠券已过期"
+    if at < coupon.valid_from:
+        return "优惠券尚未生效"
+    if subtotal_fen < coupon.min_spend_fen:
+        return f"订单金额未满 {coupon.min_spend_fen} 分"
+    return None
+
+
+def released(coupon: Coupon) -> Coupon:
+    """The coupon back in the wallet after its order was fully refunded."""
+    return replace(coupon, used_at=None, order_id=None)
+
+
+def template_view(template: Template) -> dict[str, Any]:
+    """The contract's CouponTemplate (plus `max_discount_fen`)."""
+    return {
+        "template_id": template.template_id, "name": template.name, "kind": template.kind,
+        "amount_off_fen": template.amount_off_fen, "percent_off_pct": template.percent_off_pct,
+        "max_discount_fen": template.max_discount_fen, "min_spend_fen": template.min_spend_fen,
+        "validity": template.validity, "total_stock": template.total_stock, "stock_left": template.stock_left,
+        "per_member_limit": template.per_member_limit, "claimable": template.claimable,
+        "tiers": template.tiers, "active": template.active,
+    }
+
+
+def coupon_view(coupon: Coupon, now: datetime) -> dict[str, Any]:
+    """The contract's Coupon (plus `max_discount_fen`)."""
+    return {
+        "coupon_id": coupon.coupon_id, "template_id": coupon.template_id, "name": coupon.name,
+        "kind": coupon.kind, "amount_off_fen": coupon.amount_off_fen, "percent_off_pct": coupon.percent_off_pct,
+        "max_discount_fen": coupon.max_discount_fen, "min_spend_fen": coupon.min_spend_fen,
+        "valid_from": render(coupon.valid_from), "valid_until": render(coupon.valid_until),
+        "status": coupon.status(now), "source": coupon.source, "obtained_at": render(coupon.obtained_at),
+        "used_at": render(coupon.used_at) if coupon.used_at else None, "order_id": coupon.order_id,
+    }

@@ -1,0 +1,199 @@
+"""Coupons: the merchant's templates, the coupon center, claiming, the wallet and the checkout picker."""
+from __future__ import annotations
+
+import base64
+import json
+import secrets
+from dataclasses import replace
+from datetime import datetime
+from typing import Any
+
+from chalicelib import clock
+from chalicelib.domain.coupons import (
+    Coupon,
+    Template,
+    coupon_view,
+    discount_fen,
+    new_coupon,
+    template_view,
+    unusable_reason,
+    validate_template,
+)
+from chalicelib.domain.member import Member, member_tier
+from chalicelib.domain.tokens import Principal
+from chalicelib.errors import Conflict, Forbidden, NotAMember, NotFound, ValidationError
+from chalicelib.services.common import fingerprint, replay, resolve_member, retrying
+from chalicelib.store.base import IdempotencyRecordExists, VersionConflict
+from chalicelib.store.repository import AnswerToStore, IssuedCoupons, store
+
+STATUSES = ("unused", "used", "expired")
+
+
+def new_coupon_id(now: datetime) -> str:
+    """A unique, roughly time-ordered coupon id."""
+    return f"c{int(now.timestamp() * 1000):x}{secrets.token_hex(5)}"
+
+
+# ---- the merchant's templates ----------------------------------------------------------------
+
+def create_template(document: Any) -> dict[str, Any]:
+    """Validate and store a new template."""
+    values = validate_template(document)
+    template = Template(template_id="t" + secrets.token_hex(8), **values)
+    store().save_template(template, clock.now())
+    return template_view(template)
+
+
+def patch_template(template_id: str, changes: Any) -> dict[str, Any]:
+    """Change some fields of a template (the result is validated as a whole)."""
+    def attempt() -> dict[str, Any]:
+        current = store().template(template_id)
+        if current is None:
+            raise NotFound("优惠券模板不存在")
+        updated = replace(current, **validate_template(changes, current=current))
+        store().update_template(updated)
+        return template_view(replace(updated, version=current.version + 1))
+
+    return retrying(attempt)
+
+
+def list_templates() -> dict[str, Any]:
+    """Every template, for the merchant."""
+    return {"items": [template_view(t) for t in store().templates()]}
+
+
+# ---- the member's side -----------------------------------------------------------------------
+
+def coupon_center(principal: Principal | None) -> dict[str, Any]:
+    """Active, claimable templates with stock left; a member sees those their tier allows, a
+    visitor those open to every tier."""
+    tier = None
+    if principal is not None:
+        member, program = _member_or_none(principal)
+        tier = member_tier(member, program, clock.now())["code"] if member else None
+    return {"items": [template_view(t) for t in store().templates()
+                      if t.active and t.claimable and t.stock_left != 0 and t.allows_tier(tier)]}
+
+
+def claim(principal: Principal, template_id: str, request_id: str) -> tuple[int, Any]:
+    """Take a coupon from the coupon center: stock and the per-member limit are checked in the
+    same transaction that issues it; idempotent by request_id (one read, one transaction)."""
+    member, _ = resolve_member(store(), principal)
+    key = f"member:{member.member_id}:{request_id}"
+    digest = fingerprint("POST /v1/coupon-center/{template_id}/claim", {"template_id": template_id})
+
+    def attempt() -> tuple[int, Any]:
+        current, program, templates, claims, stored = store().claim_context(member.member_id, [template_id], key)
+        if stored:
+            return replay(stored, digest)
+        template = templates.get(template_id)
+        if template is None or not template.active or not template.claimable:
+            raise NotFound("优惠券不存在或已下架")
+        now = clock.now()
+        if current is None:
+            raise NotFound("会员不存在")
+        if not template.allows_tier(member_tier(current, program, now)["code"]):
+            raise Forbidden("当前会员等级不能领取该优惠券")
+        coupon = issue_check(template, claims.get(template_id, 0), current.member_id, "claim", now)
+        body = coupon_view(coupon, now)
+        try:
+            store().commit(now=now, answer=AnswerToStore(key, digest, 201, body),
+                           issued=[IssuedCoupons(template, [(coupon, claims.get(template_id, 0))])])
+        except IdempotencyRecordExists:
+            raise VersionConflict() from None  # answered meanwhile: the next attempt replays it
+        return 201, body
+
+    return retrying(attempt)
+
+
+def issue_check(template: Template, claimed: int, member_id: str, source: str, now: datetime) -> Coupon:
+    """A new coupon of `template` for the member, if stock and the member's limit allow it."""
+    if template.stock_left == 0:
+        raise Conflict("OUT_OF_STOCK", "优惠券已领完")
+    if template.per_member_limit is not None and claimed >= template.per_member_limit:
+        raise Conflict("LIMIT_REACHED", f"每人限领 {template.per_member_limit} 张")
+    now = now.replace(microsecond=0)
+    return new_coupon(template, member_id, new_coupon_id(now), source, now)
+
+
+def gift_coupons(member_id: str, program: dict[str, Any], now: datetime) -> list[IssuedCoupons]:
+    """The signup gift's coupons (`signup_gift.coupon_template_ids`) for a new member; templates
+    that are inactive or out of stock are skipped rather than failing the signup."""
+    template_ids = program["signup_gift"]["coupon_template_ids"]
+    if not template_ids:
+        return []
+    _, _, templates, _, _ = store().claim_context(member_id, template_ids, None)
+    return [IssuedCoupons(t, [(new_coupon(t, member_id, new_coupon_id(now), "signup", now.replace(microsecond=0)), 0)])
+            for t in templates.values() if t.active and t.stock_left != 0]
+
+
+def wallet(principal: Principal, status: str, *, limit: int, cursor: str | None) -> dict[str, Any]:
+    """The member's coupons of one status, a page at a time: one Query when the token names the
+    member. Closing an account removes its coupons, so only an empty first page needs a check
+    that the member still exists (or now is someone new)."""
+    start = _decode_cursor(cursor)
+    member_id = principal.member_id
+    if start is not None and (member_id is None or start["member_id"]["S"] != member_id):
+        member_id = resolve_member(store(), principal)[0].member_id
+        if start["member_id"]["S"] != member_id:
+            raise ValidationError("cursor is invalid")
+    now = clock.now()
+    coupons, after = store().wallet_page(member_id, status, now, limit=limit, start=start) \
+        if member_id else ([], None)
+    if not coupons and start is None:
+        member, _ = resolve_member(store(), principal)
+        if member.member_id != member_id:
+            coupons, after = store().wallet_page(member.member_id, status, now, limit=limit, start=None)
+    return {"items": [coupon_view(c, now) for c in coupons], "next_cursor": _encode_cursor(after)}
+
+
+def get_coupon(principal: Principal, coupon_id: str) -> dict[str, Any]:
+    """One of the member's coupons; anyone else's is not found."""
+    member, _ = resolve_member(store(), principal)
+    coupon = store().coupon(member.member_id, coupon_id)
+    if coupon is None:
+        raise NotFound("优惠券不存在")
+    return coupon_view(coupon, clock.now())
+
+
+def usable(principal: Principal, subtotal_fen: int) -> dict[str, Any]:
+    """The checkout picker: unused coupons valid now whose threshold the subtotal meets, best
+    discount first."""
+    member, _ = resolve_member(store(), principal)
+    now = clock.now()
+    found: list[Coupon] = []
+    start = None
+    while True:
+        page, start = store().wallet_page(member.member_id, "unused", now, limit=100, start=start)
+        found += [c for c in page if unusable_reason(c, subtotal_fen, now) is None]
+        if start is None:
+            break
+    ranked = sorted(found, key=lambda c: (-discount_fen(c, subtotal_fen), c.valid_until))
+    return {"items": [{**coupon_view(c, now), "discount_fen": discount_fen(c, subtotal_fen)} for c in ranked]}
+
+
+def _member_or_none(principal: Principal) -> tuple[Member | None, dict[str, Any]]:
+    try:
+        return resolve_member(store(), principal)
+    except NotAMember:
+        return None, {}
+
+
+def _encode_cursor(key: dict[str, Any] | None) -> str | None:
+    if not key:
+        return None
+    flat = {name: next(iter(value.values())) for name, value in key.items()}
+    return base64.urlsafe_b64encode(json.dumps(flat).encode()).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str | None) -> dict[str, Any] | None:
+    if not cursor:
+        return None
+    try:
+        flat = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        if not isinstance(flat, dict) or set(flat) != {"member_id", "coupon_id", "wallet_key"} or \
+                not all(isinstance(v, str) for v in flat.values()):
+            raise ValueError(cursor)
+    except ValueError:
+        raise ValidationError("cursor is invalid") from None
+    return {name: {"S": value} for name, value in flat.items()}
