@@ -7,7 +7,7 @@ import os
 from chalice import Chalice, Cron
 from chalice.app import CloudWatchEvent, SQSEvent
 
-from chalicelib.api import admin, coupons, members, orders
+from chalicelib.api import admin, coupons, members, orders, rewards
 from chalicelib.api.http import envelope_middleware
 from chalicelib.clock import parse_instant
 from chalicelib.jobs import points_reset, tier_review
@@ -19,6 +19,7 @@ app.register_blueprint(members.bp)
 app.register_blueprint(admin.bp)
 app.register_blueprint(orders.bp)
 app.register_blueprint(coupons.bp)
+app.register_blueprint(rewards.bp)
 
 
 @app.schedule(Cron(0, 16, 31, 12, "?", "*"), name=points_reset.NAME)

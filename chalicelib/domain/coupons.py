@@ -15,6 +15,7 @@ from chalicelib.domain.validation import (
     parse_date,
     read_int,
     read_str,
+    read_tier_codes,
     reject_unknown,
     require_object,
 )
@@ -106,7 +107,7 @@ def validate_template(doc: Any, *, current: Template | None = None) -> dict[str,
         "total_stock": _optional_int(merged, "total_stock", 0),
         "per_member_limit": _optional_int(merged, "per_member_limit", 1),
         "claimable": _bool(merged, "claimable", False),
-        "tiers": _tiers(merged.get("tiers")),
+        "tiers": read_tier_codes(merged.get("tiers")),
         "active": _bool(merged, "active", True),
     }
     if current is not None and values["total_stock"] is not None and values["total_stock"] < current.issued:
@@ -135,15 +136,6 @@ def _bool(doc: dict[str, Any], field: str, default: bool) -> bool:
     if not isinstance(value, bool):
         raise ValidationError(f"{field} must be true or false")
     return value
-
-
-def _tiers(value: Any) -> list[str] | None:
-    if value is None:
-        return None
-    if not isinstance(value, list) or not value or len(value) > 20 or \
-            not all(isinstance(t, str) and 1 <= len(t) <= 32 for t in value):
-        raise ValidationError("tiers must be null or a list of 1 to 20 tier codes")
-    return list(dict.fromkeys(value))
 
 
 def _validity(value: Any) -> dict[str, Any]:

@@ -83,6 +83,16 @@ def read_enum(obj: Mapping[str, Any], field: str, choices: Collection[str], *,
     return value
 
 
+def read_tier_codes(value: Any) -> list[str] | None:
+    """`tiers`: null (every tier) or a list of 1 to 20 tier codes."""
+    if value is None:
+        return None
+    if not isinstance(value, list) or not value or len(value) > 20 or \
+            not all(isinstance(t, str) and 1 <= len(t) <= 32 for t in value):
+        raise ValidationError("tiers must be null or a list of 1 to 20 tier codes")
+    return list(dict.fromkeys(value))
+
+
 def parse_date(text: Any, field: str) -> date:
     """A real `YYYY-MM-DD` calendar date."""
     if not isinstance(text, str) or not _DATE_PATTERN.match(text):

@@ -2,6 +2,7 @@
 replaying idempotent answers."""
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import random
@@ -13,7 +14,7 @@ from typing import Any, TypeVar
 from chalicelib import clock
 from chalicelib.domain.member import Member
 from chalicelib.domain.tokens import Principal
-from chalicelib.errors import IdempotencyKeyReused, NotAMember, NotFound, StoreUnavailable
+from chalicelib.errors import IdempotencyKeyReused, NotAMember, NotFound, StoreUnavailable, ValidationError
 from chalicelib.store.base import IdempotencyRecordExists, VersionConflict
 from chalicelib.store.repository import AnswerToStore, MemberUpdate, StoredAnswer, Store, store
 
@@ -47,6 +48,23 @@ def resolve_member(store: Store, principal: Principal) -> tuple[Member, dict[str
     return member, program
 
 
+def read_for_member(principal: Principal, read: Callable[[str], T],
+                    member_of: Callable[[T], Member | None]) -> tuple[T, Member]:
+    """Read a member-scoped context in one round trip when the token names the member (checked
+    against the openid); otherwise, or if that member is gone, resolve the openid first."""
+    if principal.member_id:
+        context = read(principal.member_id)
+        member = member_of(context)
+        if member is not None and member.openid == principal.openid:
+            return context, member
+    resolved, _ = resolve_member(store(), principal)
+    context = read(resolved.member_id)
+    member = member_of(context)
+    if member is None:
+        raise NotAMember()
+    return context, member
+
+
 def change_member_once(member_id: str, key: str, digest: str,
                        change: Callable[[Member, dict[str, Any], datetime], tuple[MemberUpdate, Any]]
                        ) -> tuple[int, Any]:
@@ -69,6 +87,28 @@ def change_member_once(member_id: str, key: str, digest: str,
         return 201, body
 
     return retrying(attempt)
+
+
+def encode_cursor(key: dict[str, Any] | None) -> str | None:
+    """An opaque `next_cursor` for a DynamoDB LastEvaluatedKey of string attributes."""
+    if not key:
+        return None
+    flat = {name: next(iter(value.values())) for name, value in key.items()}
+    return base64.urlsafe_b64encode(json.dumps(flat).encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str | None, fields: tuple[str, ...]) -> dict[str, Any] | None:
+    """The ExclusiveStartKey behind a cursor of `encode_cursor`, checked field by field."""
+    if not cursor:
+        return None
+    try:
+        flat = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        if not isinstance(flat, dict) or set(flat) != set(fields) or \
+                not all(isinstance(v, str) for v in flat.values()):
+            raise ValueError(cursor)
+    except ValueError:
+        raise ValidationError("cursor is invalid") from None
+    return {name: {"S": value} for name, value in flat.items()}
 
 
 def fingerprint(route: str, payload: Any) -> str:

@@ -1,8 +1,6 @@
 """Coupons: the merchant's templates, the coupon center, claiming, the wallet and the checkout picker."""
 from __future__ import annotations
 
-import base64
-import json
 import secrets
 from dataclasses import replace
 from datetime import datetime
@@ -22,7 +20,15 @@ from chalicelib.domain.coupons import (
 from chalicelib.domain.member import Member, member_tier
 from chalicelib.domain.tokens import Principal
 from chalicelib.errors import Conflict, Forbidden, NotAMember, NotFound, ValidationError
-from chalicelib.services.common import fingerprint, replay, resolve_member, retrying
+from chalicelib.services.common import (
+    decode_cursor,
+    encode_cursor,
+    fingerprint,
+    read_for_member,
+    replay,
+    resolve_member,
+    retrying,
+)
 from chalicelib.store.base import IdempotencyRecordExists, VersionConflict
 from chalicelib.store.repository import AnswerToStore, IssuedCoupons, store
 
@@ -78,23 +84,23 @@ def coupon_center(principal: Principal | None) -> dict[str, Any]:
 def claim(principal: Principal, template_id: str, request_id: str) -> tuple[int, Any]:
     """Take a coupon from the coupon center: stock and the per-member limit are checked in the
     same transaction that issues it; idempotent by request_id (one read, one transaction)."""
-    member, _ = resolve_member(store(), principal)
-    key = f"member:{member.member_id}:{request_id}"
     digest = fingerprint("POST /v1/coupon-center/{template_id}/claim", {"template_id": template_id})
 
     def attempt() -> tuple[int, Any]:
-        current, program, templates, claims, stored = store().claim_context(member.member_id, [template_id], key)
+        context, member = read_for_member(
+            principal, lambda member_id: store().claim_context(
+                member_id, [template_id], f"member:{member_id}:{request_id}"), lambda c: c[0])
+        _, program, templates, claims, stored = context
+        key = f"member:{member.member_id}:{request_id}"
         if stored:
             return replay(stored, digest)
         template = templates.get(template_id)
         if template is None or not template.active or not template.claimable:
             raise NotFound("优惠券不存在或已下架")
         now = clock.now()
-        if current is None:
-            raise NotFound("会员不存在")
-        if not template.allows_tier(member_tier(current, program, now)["code"]):
+        if not template.allows_tier(member_tier(member, program, now)["code"]):
             raise Forbidden("当前会员等级不能领取该优惠券")
-        coupon = issue_check(template, claims.get(template_id, 0), current.member_id, "claim", now)
+        coupon = issue_check(template, claims.get(template_id, 0), member.member_id, "claim", now)
         body = coupon_view(coupon, now)
         try:
             store().commit(now=now, answer=AnswerToStore(key, digest, 201, body),
@@ -131,7 +137,7 @@ def wallet(principal: Principal, status: str, *, limit: int, cursor: str | None)
     """The member's coupons of one status, a page at a time: one Query when the token names the
     member. Closing an account removes its coupons, so only an empty first page needs a check
     that the member still exists (or now is someone new)."""
-    start = _decode_cursor(cursor)
+    start = decode_cursor(cursor, ("member_id", "coupon_id", "wallet_key"))
     member_id = principal.member_id
     if start is not None and (member_id is None or start["member_id"]["S"] != member_id):
         member_id = resolve_member(store(), principal)[0].member_id
@@ -144,7 +150,7 @@ def wallet(principal: Principal, status: str, *, limit: int, cursor: str | None)
         member, _ = resolve_member(store(), principal)
         if member.member_id != member_id:
             coupons, after = store().wallet_page(member.member_id, status, now, limit=limit, start=None)
-    return {"items": [coupon_view(c, now) for c in coupons], "next_cursor": _encode_cursor(after)}
+    return {"items": [coupon_view(c, now) for c in coupons], "next_cursor": encode_cursor(after)}
 
 
 def get_coupon(principal: Principal, coupon_id: str) -> dict[str, Any]:
@@ -177,23 +183,3 @@ def _member_or_none(principal: Principal) -> tuple[Member | None, dict[str, Any]
         return resolve_member(store(), principal)
     except NotAMember:
         return None, {}
-
-
-def _encode_cursor(key: dict[str, Any] | None) -> str | None:
-    if not key:
-        return None
-    flat = {name: next(iter(value.values())) for name, value in key.items()}
-    return base64.urlsafe_b64encode(json.dumps(flat).encode()).decode().rstrip("=")
-
-
-def _decode_cursor(cursor: str | None) -> dict[str, Any] | None:
-    if not cursor:
-        return None
-    try:
-        flat = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        if not isinstance(flat, dict) or set(flat) != {"member_id", "coupon_id", "wallet_key"} or \
-                not all(isinstance(v, str) for v in flat.values()):
-            raise ValueError(cursor)
-    except ValueError:
-        raise ValidationError("cursor is invalid") from None
-    return {name: {"S": value} for name, value in flat.items()}

@@ -14,6 +14,7 @@ from chalicelib.domain.coupons import TEMPLATE_FIELDS, Coupon, Template
 from chalicelib.domain.member import LedgerEntry, Member
 from chalicelib.domain.orders import Order
 from chalicelib.domain.points import PendingPoints, Points
+from chalicelib.domain.rewards import REWARD_FIELDS, Redemption, Reward
 from chalicelib.domain.program import default_program
 from chalicelib.store.schema import (
     CouponRecord,
@@ -22,6 +23,8 @@ from chalicelib.store.schema import (
     LedgerRecord,
     MemberRecord,
     OrderRecord,
+    RedemptionRecord,
+    RewardRecord,
     SettingRecord,
 )
 
@@ -197,3 +200,34 @@ def coupon_record(coupon: Coupon) -> CouponRecord:
 
 def _int_or_none(value: Any) -> int | None:
     return None if value is None else int(value)
+
+
+def to_reward(record: RewardRecord) -> Reward:
+    """A reward from its record."""
+    return Reward(reward_id=record.reward_id, redeemed=int(record.redeemed or 0), version=int(record.version or 0),
+                  **json.loads(record.definition))
+
+
+def reward_definition(reward: Reward) -> str:
+    """A reward's editable fields as stored."""
+    return json.dumps({name: getattr(reward, name) for name in REWARD_FIELDS}, ensure_ascii=False)
+
+
+def to_redemption(record: RedemptionRecord) -> Redemption:
+    """A redemption from its record."""
+    return Redemption(
+        redemption_id=record.redemption_id, reward_id=record.reward_id, member_id=record.member_id,
+        reward_name=record.reward_name, kind=record.kind, points_spent=int(record.points_spent),
+        created_at=record.created_at, coupon_id=record.coupon_id, status=record.fulfilment_status,
+        shipped_at=record.shipped_at, note=record.note,
+    )
+
+
+def redemption_record(redemption: Redemption) -> RedemptionRecord:
+    """The record of a redemption."""
+    return RedemptionRecord(
+        redemption.redemption_id, reward_id=redemption.reward_id, member_id=redemption.member_id,
+        reward_name=redemption.reward_name, kind=redemption.kind, points_spent=redemption.points_spent,
+        created_at=redemption.created_at, coupon_id=redemption.coupon_id, fulfilment_status=redemption.status,
+        shipped_at=redemption.shipped_at, note=redemption.note,
+    )

@@ -19,6 +19,7 @@ from pynamodb.transactions import TransactGet, TransactWrite
 
 from chalicelib.domain.checkin import CheckinState
 from chalicelib.domain.coupons import Coupon, Template
+from chalicelib.domain.rewards import Redemption, Reward
 from chalicelib.domain.ledger import LedgerPlan
 from chalicelib.domain.member import LedgerEntry, Member
 from chalicelib.domain.orders import Order, RefundOutcome
@@ -39,6 +40,8 @@ from chalicelib.store.mapping import (
     TEMPLATE_CATALOG,
     answer_record,
     coupon_record,
+    redemption_record,
+    reward_definition,
     entry_record,
     new_member_record,
     points_actions,
@@ -50,6 +53,8 @@ from chalicelib.store.mapping import (
     to_entry,
     to_member,
     to_order,
+    to_redemption,
+    to_reward,
     to_template,
     wallet_key,
 )
@@ -62,6 +67,9 @@ from chalicelib.store.schema import (
     LedgerRecord,
     MemberRecord,
     OrderRecord,
+    RedemptionRecord,
+    RewardClaimRecord,
+    RewardRecord,
     SettingRecord,
     TierChangeRecord,
 )
@@ -120,6 +128,19 @@ class IssuedCoupons:
 
     template: Template
     coupons: list[tuple[Coupon, int]]
+
+
+@dataclass(frozen=True)
+class RedeemContext:
+    """What a redemption reads in one round trip."""
+
+    member: Member | None
+    program: dict[str, Any]
+    reward: Reward | None
+    redeemed: int
+    template: Template | None
+    template_claimed: int
+    answer: StoredAnswer | None
 
 
 @dataclass(frozen=True)
@@ -330,6 +351,60 @@ class Store:
             records = list(result)
         return [to_coupon(r) for r in records], result.last_evaluated_key
 
+    def rewards(self) -> list[Reward]:
+        """Every reward of the points mall (one Query of the catalog partition)."""
+        with store_errors():
+            return [to_reward(r) for r in RewardRecord.query(TEMPLATE_CATALOG, consistent_read=True)]
+
+    def reward(self, reward_id: str) -> Reward | None:
+        """One reward."""
+        with store_errors():
+            try:
+                return to_reward(RewardRecord.get(TEMPLATE_CATALOG, reward_id, consistent_read=True))
+            except RewardRecord.DoesNotExist:
+                return None
+
+    def redeem_context(self, member_id: str, reward_id: str, template_id: str | None, answer_key: str
+                       ) -> RedeemContext:
+        """Everything a redemption checks, in one TransactGetItems: the member, the program, the
+        reward and the member's count of it, the coupon template (and the member's count of it)
+        when the reward is a coupon, and the answer already given to the request."""
+        with store_errors(), TransactGet(connection=connection()) as tx:
+            member_f = tx.get(MemberRecord, member_id)
+            program_f = tx.get(SettingRecord, PROGRAM_KEY)
+            reward_f = tx.get(RewardRecord, TEMPLATE_CATALOG, reward_id)
+            claim_f = tx.get(RewardClaimRecord, member_id, reward_id)
+            template_f = tx.get(CouponTemplateRecord, TEMPLATE_CATALOG, template_id) if template_id else None
+            coupons_f = tx.get(CouponClaimRecord, member_id, template_id) if template_id else None
+            answer_f = tx.get(IdempotencyRecord, answer_key)
+        member, reward, answer = resolve(member_f), resolve(reward_f), resolve(answer_f)
+        template = resolve(template_f) if template_f else None
+        claim, coupons = resolve(claim_f), resolve(coupons_f) if coupons_f else None
+        return RedeemContext(
+            member=to_member(member) if member else None, program=program_from(resolve(program_f)),
+            reward=to_reward(reward) if reward else None, redeemed=int(claim.count) if claim else 0,
+            template=to_template(template) if template else None,
+            template_claimed=int(coupons.count) if coupons else 0,
+            answer=_to_answer(answer) if answer else None,
+        )
+
+    def fulfilments(self, status: str, *, limit: int, start: dict[str, Any] | None
+                    ) -> tuple[list[Redemption], dict[str, Any] | None]:
+        """One page of gift redemptions of a status, oldest first (one Query of `fulfilment-index`)."""
+        with store_errors():
+            result = RedemptionRecord.fulfilment_index.query(status, limit=limit, page_size=limit,
+                                                             last_evaluated_key=start)
+            records = list(result)
+        return [to_redemption(r) for r in records], result.last_evaluated_key
+
+    def redemption(self, redemption_id: str) -> Redemption | None:
+        """One redemption."""
+        with store_errors():
+            try:
+                return to_redemption(RedemptionRecord.get(redemption_id, consistent_read=True))
+            except RedemptionRecord.DoesNotExist:
+                return None
+
     def wechat_token(self) -> tuple[str, int] | None:
         """The shared cached WeChat access token and its expiry (epoch seconds), if any."""
         with store_errors():
@@ -400,7 +475,7 @@ class Store:
     def commit(self, *updates: MemberUpdate, now: datetime, answer: AnswerToStore | None = None,
                order: NewOrder | None = None, refund: tuple[Order, RefundOutcome] | None = None,
                issued: list[IssuedCoupons] | None = None, used: Coupon | None = None,
-               released: Coupon | None = None) -> None:
+               released: Coupon | None = None, redemption: tuple[Reward, Redemption] | None = None) -> None:
         """One transaction: each member's update (conditioned on the `seq` it read) with its ledger
         entries and tier change; the request's answer; a new order, or a refund's new totals on
         its order (conditioned on the order's version); coupons issued (stock and per-member
@@ -431,6 +506,8 @@ class Store:
                         CouponRecord.used_at.set(used.used_at), CouponRecord.order_id.set(used.order_id),
                         CouponRecord.wallet_key.set(wallet_key(used))],
                         condition=CouponRecord.used_at.does_not_exist())
+                if redemption:
+                    self._write_redemption(tx, *redemption)
                 if released:
                     tx.update(CouponRecord(released.member_id, released.coupon_id), actions=[
                         CouponRecord.used_at.remove(), CouponRecord.order_id.remove(),
@@ -515,6 +592,40 @@ class Store:
                     raise VersionConflict() from exc
                 raise
 
+    def save_reward(self, reward: Reward, now: datetime) -> None:
+        """Store a new reward."""
+        with store_errors():
+            RewardRecord(TEMPLATE_CATALOG, reward.reward_id, definition=reward_definition(reward), redeemed=0,
+                         version=0, created_at=now).save(condition=RewardRecord.reward_id.does_not_exist())
+
+    def update_reward(self, reward: Reward) -> None:
+        """Replace a reward's definition, conditioned on the version read (VersionConflict)."""
+        record = RewardRecord(TEMPLATE_CATALOG, reward.reward_id)
+        with store_errors():
+            try:
+                record.update(actions=[RewardRecord.definition.set(reward_definition(reward)),
+                                       RewardRecord.version.set(reward.version + 1)],
+                              condition=RewardRecord.version == reward.version)
+            except PynamoDBException as exc:
+                if condition_failed(exc):
+                    raise VersionConflict() from exc
+                raise
+
+    def mark_shipped(self, redemption_id: str, note: str | None, now: datetime) -> bool:
+        """Mark a pending gift shipped; False if it was not pending."""
+        actions = [RedemptionRecord.fulfilment_status.set("shipped"), RedemptionRecord.shipped_at.set(now)]
+        if note is not None:
+            actions.append(RedemptionRecord.note.set(note))
+        with store_errors():
+            try:
+                RedemptionRecord(redemption_id).update(
+                    actions=actions, condition=RedemptionRecord.fulfilment_status == "pending")
+            except PynamoDBException as exc:
+                if condition_failed(exc):
+                    return False
+                raise
+        return True
+
     def save_wechat_token(self, token: str, expires_at: int, now: datetime) -> None:
         """Share a freshly fetched WeChat access token with every instance."""
         with store_errors():
@@ -560,6 +671,20 @@ class Store:
                     (CouponClaimRecord.count < template.per_member_limit)
             tx.update(CouponClaimRecord(coupon.member_id, template.template_id),
                       actions=[CouponClaimRecord.count.add(1)], condition=claim_condition)
+
+    @staticmethod
+    def _write_redemption(tx: TransactWrite, reward: Reward, redemption: Redemption) -> None:
+        condition = RewardRecord.version == reward.version
+        if reward.stock is not None:
+            condition &= RewardRecord.redeemed <= reward.stock - 1
+        tx.update(RewardRecord(TEMPLATE_CATALOG, reward.reward_id), actions=[RewardRecord.redeemed.add(1)],
+                  condition=condition)
+        limit = None
+        if reward.per_member_limit is not None:
+            limit = RewardClaimRecord.count.does_not_exist() | (RewardClaimRecord.count < reward.per_member_limit)
+        tx.update(RewardClaimRecord(redemption.member_id, reward.reward_id),
+                  actions=[RewardClaimRecord.count.add(1)], condition=limit)
+        tx.save(redemption_record(redemption), condition=RedemptionRecord.redemption_id.does_not_exist())
 
     @staticmethod
     def _order_record(new: NewOrder, now: datetime) -> OrderRecord:

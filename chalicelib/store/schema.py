@@ -18,6 +18,9 @@ Access patterns and the key or index that serves each:
 | a member's coupon by id                   | coupons (member_id, coupon_id)    | GetItem         |
 | a member's wallet by status               | coupons / `wallet-index` (LSI)    | Query           |
 | coupons a member got from a template      | coupon_claims (member, template)  | TransactGetItems|
+| rewards (the points mall)                 | rewards `main` partition          | Query / GetItem |
+| a member's redemptions of a reward        | reward_claims (member, reward)    | TransactGetItems|
+| gifts to ship, by status                  | redemptions / `fulfilment-index`  | Query           |
 | a member's ledger, newest first           | ledger (member_id, seq desc)      | Query           |
 | program document, WeChat access token     | settings `program`, `wechat_token`| GetItem         |
 | idempotency record of a request_id        | idempotency (TTL `expires_at`)    | GetItem / Put   |
@@ -268,6 +271,62 @@ class CouponClaimRecord(Model):
     count = NumberAttribute(default=0)
 
 
+class RewardRecord(Model):
+    """A points-mall reward: its definition (JSON), how many were redeemed, and its edit version."""
+
+    class Meta(_Meta):
+        table_name = "rewards"
+
+    catalog = UnicodeAttribute(hash_key=True)
+    reward_id = UnicodeAttribute(range_key=True)
+    definition = UnicodeAttribute()
+    redeemed = NumberAttribute(default=0)
+    version = NumberAttribute(default=0)
+    created_at = UTCDateTimeAttribute()
+
+
+class RewardClaimRecord(Model):
+    """How many times a member redeemed a reward (the per-member limit)."""
+
+    class Meta(_Meta):
+        table_name = "reward_claims"
+
+    member_id = UnicodeAttribute(hash_key=True)
+    reward_id = UnicodeAttribute(range_key=True)
+    count = NumberAttribute(default=0)
+
+
+class FulfilmentIndex(GlobalSecondaryIndex["RedemptionRecord"]):
+    """Gift redemptions by fulfilment status, oldest first (sparse: coupon rewards are not in it)."""
+
+    class Meta:
+        index_name = "fulfilment-index"
+        projection = AllProjection()
+
+    fulfilment_status = UnicodeAttribute(hash_key=True)
+    created_at = UTCDateTimeAttribute(range_key=True)
+
+
+class RedemptionRecord(Model):
+    """One redemption of a reward; a gift's also tracks its shipping."""
+
+    class Meta(_Meta):
+        table_name = "redemptions"
+
+    redemption_id = UnicodeAttribute(hash_key=True)
+    reward_id = UnicodeAttribute()
+    member_id = UnicodeAttribute()
+    reward_name = UnicodeAttribute()
+    kind = UnicodeAttribute()
+    points_spent = NumberAttribute()
+    created_at = UTCDateTimeAttribute()
+    coupon_id = UnicodeAttribute(null=True)
+    fulfilment_status = UnicodeAttribute(null=True)
+    shipped_at = UTCDateTimeAttribute(null=True)
+    note = UnicodeAttribute(null=True)
+    fulfilment_index = FulfilmentIndex()
+
+
 class SettingRecord(Model):
     """A small shared document: the program (`program`) or the WeChat access token (`wechat_token`)."""
 
@@ -302,6 +361,9 @@ ALL_MODELS: tuple[type[Model], ...] = (
     CouponTemplateRecord,
     CouponRecord,
     CouponClaimRecord,
+    RewardRecord,
+    RewardClaimRecord,
+    RedemptionRecord,
     SettingRecord,
     IdempotencyRecord,
 )

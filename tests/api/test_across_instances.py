@@ -126,3 +126,26 @@ def test_twenty_members_claiming_a_stock_of_five_at_once_get_exactly_five(live_s
         answers = list(pool.map(lambda i: post(servers[i % 2] + url, {"request_id": f"r{i}"}, members[i]), range(20)))
     assert sorted(a.status_code for a in answers) == [201] * 5 + [409] * 15, [a.text for a in answers]
     assert {a.json()["error"]["code"] for a in answers if a.status_code == 409} == {"OUT_OF_STOCK"}
+
+
+def test_parallel_redemptions_by_a_member_who_can_afford_one_succeed_once(live_server) -> None:
+    servers = [live_server(), live_server()]
+    gift = post(f"{servers[0]}/v1/admin/rewards", {"name": "保温杯", "points_cost": 80, "kind": "gift"}, ADMIN).json()
+    auth, _ = new_member_on(servers[0])
+    url = f"/v1/rewards/{gift['reward_id']}/redeem"
+    with ThreadPoolExecutor(20) as pool:
+        answers = list(pool.map(lambda i: post(servers[i % 2] + url, {"request_id": f"x{i}"}, auth), range(20)))
+    assert sorted(a.status_code for a in answers) == [201] + [409] * 19, [a.text for a in answers]
+    assert {a.json()["error"]["code"] for a in answers if a.status_code == 409} == {"INSUFFICIENT_POINTS"}
+
+
+def test_twenty_members_redeeming_a_stock_of_five_at_once_get_exactly_five(live_server) -> None:
+    servers = [live_server(), live_server()]
+    gift = post(f"{servers[0]}/v1/admin/rewards",
+                {"name": "限量T恤", "points_cost": 10, "kind": "gift", "stock": 5}, ADMIN).json()
+    members = [new_member_on(servers[i % 2])[0] for i in range(20)]
+    url = f"/v1/rewards/{gift['reward_id']}/redeem"
+    with ThreadPoolExecutor(20) as pool:
+        answers = list(pool.map(lambda i: post(servers[i % 2] + url, {"request_id": "same"}, members[i]), range(20)))
+    assert sorted(a.status_code for a in answers) == [201] * 5 + [409] * 15, [a.text for a in answers]
+    assert {a.json()["error"]["code"] for a in answers if a.status_code == 409} == {"OUT_OF_STOCK"}

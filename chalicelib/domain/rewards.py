@@ -1,0 +1,117 @@
+"""The points mall (积分商城): rewards bought with points, either a coupon or a gift the merchant
+ships (a fulfilment record)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from chalicelib.clock import render
+from chalicelib.domain.validation import (
+    ID_MAX,
+    NAME_MAX,
+    ValidationError,
+    read_int,
+    read_str,
+    read_tier_codes,
+    reject_unknown,
+    require_object,
+)
+
+REWARD_FIELDS = ("name", "points_cost", "kind", "coupon_template_id", "stock", "per_member_limit", "tiers", "active")
+FULFILMENT_STATUSES = ("pending", "shipped")
+
+
+@dataclass(frozen=True)
+class Reward:
+    """A reward; `redeemed` counts redemptions (stock_left = stock - redeemed)."""
+
+    reward_id: str
+    name: str
+    points_cost: int
+    kind: str
+    coupon_template_id: str | None
+    stock: int | None
+    per_member_limit: int | None
+    tiers: list[str] | None
+    active: bool
+    redeemed: int = 0
+    version: int = 0
+
+    @property
+    def stock_left(self) -> int | None:
+        """Rewards still available, or None for unlimited."""
+        return None if self.stock is None else max(0, self.stock - self.redeemed)
+
+    def allows_tier(self, tier_code: str | None) -> bool:
+        """Whether a member of this tier may redeem it (a visitor: only unrestricted rewards)."""
+        return self.tiers is None or (tier_code is not None and tier_code in self.tiers)
+
+
+@dataclass(frozen=True)
+class Redemption:
+    """One redemption; for a gift it is also the fulfilment the merchant ships."""
+
+    redemption_id: str
+    reward_id: str
+    member_id: str
+    reward_name: str
+    kind: str
+    points_spent: int
+    created_at: datetime
+    coupon_id: str | None = None
+    status: str | None = None
+    shipped_at: datetime | None = None
+    note: str | None = None
+
+
+def validate_reward(doc: Any, *, current: Reward | None = None) -> dict[str, Any]:
+    """A whole reward (create) or changed fields over `current` (patch). `kind` and
+    `coupon_template_id` cannot change once created."""
+    doc = require_object(doc)
+    reject_unknown(doc, REWARD_FIELDS)
+    if current is not None:
+        for fixed in ("kind", "coupon_template_id"):
+            if fixed in doc and doc[fixed] != getattr(current, fixed):
+                raise ValidationError(f"{fixed} cannot change; create another reward")
+    merged = {**({n: getattr(current, n) for n in REWARD_FIELDS} if current else {}), **doc}
+    kind = merged.get("kind")
+    if kind not in ("coupon", "gift"):
+        raise ValidationError("kind must be coupon or gift")
+    template_id = read_str(merged, "coupon_template_id", max_length=ID_MAX, default=None, nullable=True)
+    if (kind == "coupon") != (template_id is not None):
+        raise ValidationError("coupon_template_id is required for coupon rewards and only for them")
+    stock = merged.get("stock")
+    values = {
+        "name": read_str(merged, "name", max_length=NAME_MAX),
+        "points_cost": read_int(merged, "points_cost", minimum=1, maximum=10_000_000),
+        "kind": kind,
+        "coupon_template_id": template_id,
+        "stock": None if stock is None else read_int(merged, "stock", minimum=0, maximum=10**9),
+        "per_member_limit": None if merged.get("per_member_limit") is None else
+        read_int(merged, "per_member_limit", minimum=1, maximum=10**6),
+        "tiers": read_tier_codes(merged.get("tiers")),
+        "active": merged.get("active", True),
+    }
+    if not isinstance(values["active"], bool):
+        raise ValidationError("active must be true or false")
+    if current is not None and values["stock"] is not None and values["stock"] < current.redeemed:
+        raise ValidationError(f"stock must be at least the {current.redeemed} already redeemed")
+    return values
+
+
+def reward_view(reward: Reward) -> dict[str, Any]:
+    """The contract's Reward (the merchant's view adds `stock`)."""
+    return {"reward_id": reward.reward_id, "name": reward.name, "points_cost": reward.points_cost,
+            "kind": reward.kind, "coupon_template_id": reward.coupon_template_id, "stock_left": reward.stock_left,
+            "per_member_limit": reward.per_member_limit, "tiers": reward.tiers, "active": reward.active}
+
+
+def fulfilment_view(redemption: Redemption) -> dict[str, Any]:
+    """A gift to ship, for the merchant."""
+    return {"redemption_id": redemption.redemption_id, "reward_id": redemption.reward_id,
+            "reward_name": redemption.reward_name, "member_id": redemption.member_id,
+            "points_spent": redemption.points_spent, "status": redemption.status,
+            "created_at": render(redemption.created_at),
+            "shipped_at": render(redemption.shipped_at) if redemption.shipped_at else None,
+            "note": redemption.note}
