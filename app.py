@@ -10,7 +10,7 @@ from chalice.app import CloudWatchEvent, SQSEvent
 from chalicelib.api import admin, coupons, members, orders, rewards
 from chalicelib.api.http import envelope_middleware
 from chalicelib.clock import parse_instant
-from chalicelib.jobs import points_reset, tier_review
+from chalicelib.jobs import coupon_expiry, points_reset, tier_review
 from chalicelib.jobs.registry import run_job, run_segment
 
 app = Chalice(app_name="member-loyalty")
@@ -32,6 +32,12 @@ def yearly_points_reset(event: CloudWatchEvent) -> None:
 def yearly_tier_review(event: CloudWatchEvent) -> None:
     """00:10 Shanghai, 1 January: record the tiers that fell as old growth aged out."""
     run_job(tier_review.NAME, parse_instant(event.time))
+
+
+@app.schedule(Cron(5, 16, "*", "*", "?", "*"), name=coupon_expiry.NAME)
+def daily_coupon_expiry(event: CloudWatchEvent) -> None:
+    """00:05 Shanghai every day: mark the coupons that ended as expired (for reporting)."""
+    run_job(coupon_expiry.NAME, parse_instant(event.time))
 
 
 @app.on_sqs_message(queue=os.environ.get("JOBS_QUEUE_NAME", "member-loyalty-jobs"), batch_size=1)

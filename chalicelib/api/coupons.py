@@ -7,7 +7,7 @@ from chalice import Blueprint
 
 from chalicelib.api.http import ADMIN, OPTIONAL_TOKEN, TOKEN, Call, endpoint
 from chalicelib.api.members import page_params
-from chalicelib.domain.validation import ID_MAX, ValidationError, read_request_id, reject_unknown
+from chalicelib.domain.validation import ID_MAX, ValidationError, read_request_id, read_str, reject_unknown
 from chalicelib.errors import NotFound
 from chalicelib.services import coupons
 
@@ -75,3 +75,21 @@ def _id(call: Call, name: str) -> str:
     if not 1 <= len(value) <= ID_MAX:
         raise NotFound("对象不存在")
     return value
+
+
+MAX_ISSUE_MEMBERS = 10_000
+
+
+@bp.route("/v1/admin/coupons/issue", methods=["POST"])
+@endpoint(ADMIN)
+def issue(call: Call) -> tuple[int, Any]:
+    reject_unknown(call.body, ("request_id", "template_id", "member_ids", "segment"))
+    request_id = read_request_id(call.body)
+    template_id = read_str(call.body, "template_id", max_length=ID_MAX)
+    if "segment" in call.body:
+        raise ValidationError("segment: RFM segments are not available yet; send member_ids")
+    member_ids = call.body.get("member_ids")
+    if not isinstance(member_ids, list) or not 1 <= len(member_ids) <= MAX_ISSUE_MEMBERS or \
+            not all(isinstance(m, str) and 1 <= len(m) <= ID_MAX for m in member_ids):
+        raise ValidationError(f"member_ids must be a list of 1 to {MAX_ISSUE_MEMBERS} member ids")
+    return coupons.issue_to_members(template_id, list(dict.fromkeys(member_ids)), request_id, call.actor or "")

@@ -183,3 +183,61 @@ def _member_or_none(principal: Principal) -> tuple[Member | None, dict[str, Any]
         return resolve_member(store(), principal)
     except NotAMember:
         return None, {}
+
+
+# Members per batch: the batch's read holds each member and its count plus the program, the
+# template and the answer, within the 25 items TransactGetItems allows everywhere (moto, DynamoDB
+# Local); its write a coupon and a count each, the template and the answer.
+ISSUE_BATCH = 11
+
+
+def issue_to_members(template_id: str, member_ids: list[str], request_id: str, actor: str) -> tuple[int, Any]:
+    """Targeted issue: one coupon of the template to each listed member, in batches of 11 (one
+    read and one transaction each). Per-member limits, tiers and stock still apply; members who
+    cannot get one are counted as skipped. Idempotent by request_id, batch by batch, so a retry
+    after a failure half-way finishes the job without issuing anything twice."""
+    key = f"admin:{actor}:{request_id}"
+    digest = fingerprint("POST /v1/admin/coupons/issue", {"template_id": template_id, "member_ids": member_ids})
+    finished = store().stored_answer(key)
+    if finished:
+        return replay(finished, digest)
+    if store().template(template_id) is None:
+        raise NotFound("优惠券模板不存在")
+    totals = {"issued": 0, "skipped": 0}
+    for number, start in enumerate(range(0, len(member_ids), ISSUE_BATCH)):
+        batch = member_ids[start:start + ISSUE_BATCH]
+        _, counts = retrying(lambda: _issue_batch(template_id, batch, f"{key}:{number}", digest))
+        totals["issued"] += counts["issued"]
+        totals["skipped"] += counts["skipped"]
+    try:
+        store().commit(now=clock.now(), answer=AnswerToStore(key, digest, 202, totals))
+    except IdempotencyRecordExists:
+        pass  # the same request finished meanwhile, with the same totals (every batch replayed)
+    return 202, totals
+
+
+def _issue_batch(template_id: str, member_ids: list[str], key: str, digest: str) -> tuple[int, Any]:
+    members, program, templates, claims, stored = store().claim_context_many(member_ids, template_id, key)
+    if stored:
+        return replay(stored, digest)
+    template = templates.get(template_id)
+    if template is None or not template.active:
+        raise NotFound("优惠券模板不存在或已停用")
+    now = clock.now()
+    issued: list[tuple[Coupon, int]] = []
+    for member_id in member_ids:
+        member = members.get(member_id)
+        limit_reached = template.per_member_limit is not None and claims.get(member_id, 0) >= template.per_member_limit
+        out_of_stock = template.stock_left is not None and len(issued) >= template.stock_left
+        if member is None or limit_reached or out_of_stock or \
+                not template.allows_tier(member_tier(member, program, now)["code"]):
+            continue
+        coupon = new_coupon(template, member_id, new_coupon_id(now), "admin", now.replace(microsecond=0))
+        issued.append((coupon, claims.get(member_id, 0)))
+    counts = {"issued": len(issued), "skipped": len(member_ids) - len(issued)}
+    try:
+        store().commit(now=now, answer=AnswerToStore(key, digest, 202, counts),
+                       issued=[IssuedCoupons(template, issued)] if issued else [])
+    except IdempotencyRecordExists:
+        raise VersionConflict() from None
+    return 202, counts

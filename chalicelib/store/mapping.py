@@ -195,6 +195,7 @@ def coupon_record(coupon: Coupon) -> CouponRecord:
         percent_off_pct=coupon.percent_off_pct, max_discount_fen=coupon.max_discount_fen,
         min_spend_fen=coupon.min_spend_fen, valid_from=coupon.valid_from, valid_until=coupon.valid_until,
         source=coupon.source, obtained_at=coupon.obtained_at, used_at=coupon.used_at, order_id=coupon.order_id,
+        expiry_shard=None if coupon.used_at else shard_of(coupon.member_id),
     )
 
 

@@ -38,6 +38,7 @@ from chalicelib.store.base import (
 )
 from chalicelib.store.mapping import (
     TEMPLATE_CATALOG,
+    shard_of,
     answer_record,
     coupon_record,
     redemption_record,
@@ -326,6 +327,25 @@ class Store:
         return ((to_member(member) if member else None), program_from(resolve(program_f)), templates, claims,
                 _to_answer(answer) if answer else None)
 
+    def claim_context_many(self, member_ids: list[str], template_id: str, answer_key: str
+                           ) -> tuple[dict[str, Member], dict[str, Any], dict[str, Template], dict[str, int],
+                                      StoredAnswer | None]:
+        """For issuing one template to up to 11 members: the active members, the program, the
+        template, each member's count of it, and the answer already given to `answer_key`: one
+        TransactGetItems (at most 25 items)."""
+        with store_errors(), TransactGet(connection=connection()) as tx:
+            member_fs = [tx.get(MemberRecord, m) for m in member_ids]
+            claim_fs = [tx.get(CouponClaimRecord, m, template_id) for m in member_ids]
+            program_f = tx.get(SettingRecord, PROGRAM_KEY)
+            template_f = tx.get(CouponTemplateRecord, TEMPLATE_CATALOG, template_id)
+            answer_f = tx.get(IdempotencyRecord, answer_key)
+        members = [to_member(r) for r in map(resolve, member_fs) if r is not None]
+        template, answer = resolve(template_f), resolve(answer_f)
+        claims = {r.member_id: int(r.count or 0) for r in map(resolve, claim_fs) if r is not None}
+        return ({m.member_id: m for m in members if m is not None}, program_from(resolve(program_f)),
+                {template_id: to_template(template)} if template else {}, claims,
+                _to_answer(answer) if answer else None)
+
     def coupon(self, member_id: str, coupon_id: str) -> Coupon | None:
         """A member's coupon (another member's id finds nothing)."""
         with store_errors():
@@ -403,6 +423,37 @@ class Store:
             try:
                 return to_redemption(RedemptionRecord.get(redemption_id, consistent_read=True))
             except RedemptionRecord.DoesNotExist:
+                return None
+
+    def coupons_ending(self, shard: str, until: datetime, *, limit: int, start: dict[str, Any] | None
+                       ) -> tuple[list[Coupon], dict[str, Any] | None]:
+        """One page of a shard's unused, unmarked coupons whose validity ends by `until`."""
+        with store_errors():
+            result = CouponRecord.expiry_index.query(shard, CouponRecord.valid_until <= until, limit=limit,
+                                                     page_size=limit, last_evaluated_key=start)
+            records = list(result)
+        return [to_coupon(r) for r in records], result.last_evaluated_key
+
+    def mark_coupon_expired(self, coupon: Coupon, at: datetime) -> bool:
+        """Mark an unused coupon expired for reporting (it leaves the expiry index); False if it
+        was used meanwhile."""
+        with store_errors():
+            try:
+                CouponRecord(coupon.member_id, coupon.coupon_id).update(
+                    actions=[CouponRecord.expired_at.set(at), CouponRecord.expiry_shard.remove()],
+                    condition=CouponRecord.used_at.does_not_exist())
+            except PynamoDBException as exc:
+                if condition_failed(exc):
+                    return False
+                raise
+        return True
+
+    def stored_answer(self, key: str) -> StoredAnswer | None:
+        """The answer recorded for an idempotency key, if any."""
+        with store_errors():
+            try:
+                return _to_answer(IdempotencyRecord.get(key, consistent_read=True))
+            except IdempotencyRecord.DoesNotExist:
                 return None
 
     def wechat_token(self) -> tuple[str, int] | None:
@@ -504,14 +555,15 @@ class Store:
                 if used:
                     tx.update(CouponRecord(used.member_id, used.coupon_id), actions=[
                         CouponRecord.used_at.set(used.used_at), CouponRecord.order_id.set(used.order_id),
-                        CouponRecord.wallet_key.set(wallet_key(used))],
+                        CouponRecord.wallet_key.set(wallet_key(used)), CouponRecord.expiry_shard.remove()],
                         condition=CouponRecord.used_at.does_not_exist())
                 if redemption:
                     self._write_redemption(tx, *redemption)
                 if released:
                     tx.update(CouponRecord(released.member_id, released.coupon_id), actions=[
                         CouponRecord.used_at.remove(), CouponRecord.order_id.remove(),
-                        CouponRecord.wallet_key.set(wallet_key(released))])
+                        CouponRecord.wallet_key.set(wallet_key(released)),
+                        CouponRecord.expiry_shard.set(shard_of(released.member_id))])
         except Cancelled as exc:
             if (answer and exc.hit(IdempotencyRecord, answer.key)) or \
                     (order and exc.hit(OrderRecord, order.order.order_id)):

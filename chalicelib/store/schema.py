@@ -17,6 +17,7 @@ Access patterns and the key or index that serves each:
 | coupon templates (the catalog)            | coupon_templates `main` partition | Query / GetItem |
 | a member's coupon by id                   | coupons (member_id, coupon_id)    | GetItem         |
 | a member's wallet by status               | coupons / `wallet-index` (LSI)    | Query           |
+| unused coupons past (or near) their end   | coupons / `coupon-expiry-index`   | Query           |
 | coupons a member got from a template      | coupon_claims (member, template)  | TransactGetItems|
 | rewards (the points mall)                 | rewards `main` partition          | Query / GetItem |
 | a member's redemptions of a reward        | reward_claims (member, reward)    | TransactGetItems|
@@ -235,6 +236,18 @@ class WalletIndex(LocalSecondaryIndex["CouponRecord"]):
     wallet_key = UnicodeAttribute(range_key=True)
 
 
+class CouponExpiryIndex(GlobalSecondaryIndex["CouponRecord"]):
+    """Unused coupons not yet marked expired, by shard and `valid_until` (sparse): what the
+    coupon-expiry job marks, and what expiry reminders will read."""
+
+    class Meta:
+        index_name = "coupon-expiry-index"
+        projection = AllProjection()
+
+    expiry_shard = UnicodeAttribute(hash_key=True)
+    valid_until = UTCDateTimeAttribute(range_key=True)
+
+
 class CouponRecord(Model):
     """A coupon in a member's wallet; the member's id is part of its key, so nobody else can reach it."""
 
@@ -257,7 +270,10 @@ class CouponRecord(Model):
     obtained_at = UTCDateTimeAttribute()
     used_at = UTCDateTimeAttribute(null=True)
     order_id = UnicodeAttribute(null=True)
+    expired_at = UTCDateTimeAttribute(null=True)
+    expiry_shard = UnicodeAttribute(null=True)
     wallet_index = WalletIndex()
+    expiry_index = CouponExpiryIndex()
 
 
 class CouponClaimRecord(Model):

@@ -157,3 +157,39 @@ def test_a_closed_account_has_no_wallet(api: Api) -> None:
     assert api.call("DELETE", "/v1/members/me", token=token)[0] == 204
     status, body = api.call("GET", "/v1/coupons", token=token)
     assert (status, body["error"]["code"]) == (403, "NOT_A_MEMBER")
+
+
+def test_targeted_issue_respects_limits_and_stock_and_replays(api: Api) -> None:
+    limited = template(api, claimable=False, total_stock=3, per_member_limit=1)
+    members = [api.new_member()[1]["member_id"] for _ in range(2)]
+    body = {"request_id": uuid.uuid4().hex, "template_id": limited["template_id"],
+            "member_ids": members + ["nobody"]}
+    first = api.call("POST", "/v1/admin/coupons/issue", body, admin=True)
+    assert first == (202, {"issued": 2, "skipped": 1})
+    assert api.call("POST", "/v1/admin/coupons/issue", body, admin=True) == first
+    again = {**body, "request_id": uuid.uuid4().hex}
+    assert api.call("POST", "/v1/admin/coupons/issue", again, admin=True) == (202, {"issued": 0, "skipped": 3})
+    status, reused = api.call("POST", "/v1/admin/coupons/issue", {**body, "member_ids": members}, admin=True)
+    assert (status, reused["error"]["code"]) == (409, "IDEMPOTENCY_KEY_REUSED")
+    many = [api.new_member()[1]["member_id"] for _ in range(3)]
+    assert api.call("POST", "/v1/admin/coupons/issue", {**again, "request_id": uuid.uuid4().hex, "member_ids": many},
+                    admin=True) == (202, {"issued": 1, "skipped": 2})
+
+
+def test_the_coupon_expiry_job_marks_ended_coupons_once(api: Api, clock) -> None:
+    clock("2026-11-23T10:00:00+08:00")
+    week = template(api, validity={"type": "relative", "days": 7})
+    token, _ = api.new_member()
+    claim(api, token, week["template_id"])
+    clock("2026-11-30T10:00:00+08:00")
+    first = api.call("POST", "/v1/admin/jobs/coupon-expiry/run", {}, admin=True)[1]
+    assert first["job"] == "coupon-expiry" and first["coupons_expired"] >= 1
+    assert api.call("POST", "/v1/admin/jobs/coupon-expiry/run", {}, admin=True)[1]["coupons_expired"] == 0
+
+
+def test_a_long_member_list_is_issued_in_batches(api: Api) -> None:
+    unlimited = template(api, claimable=False)
+    real = [api.new_member()[1]["member_id"] for _ in range(3)]
+    ids = [f"ghost-{i}" for i in range(40)] + [real[0]] + [f"ghost-b{i}" for i in range(40)] + real[1:]
+    body = {"request_id": uuid.uuid4().hex, "template_id": unlimited["template_id"], "member_ids": ids}
+    assert api.call("POST", "/v1/admin/coupons/issue", body, admin=True) == (202, {"issued": 3, "skipped": 80})

@@ -67,6 +67,7 @@ SHANGHAI = timezone(timedelta(hours=8))
 SCHEDULES = {
     "app.yearly_points_reset": (0, 0),
     "app.yearly_tier_review": (0, 10),
+    "app.daily_coupon_expiry": (0, 5),
 }
 JOBS_HANDLER = "app.job_segments"
 # Queue permissions: sending (fan-out), and consuming (the SQS event source mapping).
@@ -160,12 +161,13 @@ def _jobs_queue(template: Template) -> tuple[str, Template]:
 
 
 def _shanghai_time(schedule: str, year: int) -> datetime:
-    """When a yearly EventBridge cron (UTC, every field but day-of-week a single value) fires in
-    `year`, in Shanghai time."""
+    """When an EventBridge cron (UTC; minute and hour single values, day and month single values or
+    `*`) last fires in `year`, in Shanghai time."""
     assert schedule.startswith("cron(") and schedule.endswith(")"), schedule
     minute, hour, day, month, day_of_week, years = schedule[len("cron("):-1].split(" ")
     assert (day_of_week, years) == ("?", "*"), schedule
-    fires = datetime(year, int(month), int(day), int(hour), int(minute), tzinfo=timezone.utc)
+    fires = datetime(year, 12 if month == "*" else int(month), 31 if day == "*" else int(day),
+                     int(hour), int(minute), tzinfo=timezone.utc)
     return fires.astimezone(SHANGHAI)
 
 
