@@ -9,7 +9,6 @@ from typing import Any
 
 from chalicelib.clock import render, shanghai_start_of
 from chalicelib.domain.validation import (
-    ID_MAX,
     NAME_MAX,
     ValidationError,
     parse_date,

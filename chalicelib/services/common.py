@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from chalicelib import clock
-from chalicelib.domain.member import Member
+from chalicelib.domain.member import Member, member_tier
 from chalicelib.domain.tokens import Principal
 from chalicelib.errors import IdempotencyKeyReused, NotAMember, NotFound, StoreUnavailable, ValidationError
 from chalicelib.store.base import IdempotencyRecordExists, VersionConflict
@@ -109,6 +109,17 @@ def decode_cursor(cursor: str | None, fields: tuple[str, ...]) -> dict[str, Any]
     except ValueError:
         raise ValidationError("cursor is invalid") from None
     return {name: {"S": value} for name, value in flat.items()}
+
+
+def tier_of(principal: Principal | None) -> str | None:
+    """The tier code of the member behind a token, or None for a visitor or no token."""
+    if principal is None:
+        return None
+    try:
+        member, program = resolve_member(store(), principal)
+    except NotAMember:
+        return None
+    return member_tier(member, program, clock.now())["code"]
 
 
 def fingerprint(route: str, payload: Any) -> str:

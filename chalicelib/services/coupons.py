@@ -17,9 +17,9 @@ from chalicelib.domain.coupons import (
     unusable_reason,
     validate_template,
 )
-from chalicelib.domain.member import Member, member_tier
+from chalicelib.domain.member import member_tier
 from chalicelib.domain.tokens import Principal
-from chalicelib.errors import Conflict, Forbidden, NotAMember, NotFound, ValidationError
+from chalicelib.errors import Conflict, Forbidden, NotFound, ValidationError
 from chalicelib.services.common import (
     decode_cursor,
     encode_cursor,
@@ -28,6 +28,7 @@ from chalicelib.services.common import (
     replay,
     resolve_member,
     retrying,
+    tier_of,
 )
 from chalicelib.store.base import IdempotencyRecordExists, VersionConflict
 from chalicelib.store.repository import AnswerToStore, IssuedCoupons, store
@@ -72,13 +73,11 @@ def list_templates() -> dict[str, Any]:
 
 def coupon_center(principal: Principal | None) -> dict[str, Any]:
     """Active, claimable templates with stock left; a member sees those their tier allows, a
-    visitor those open to every tier."""
-    tier = None
-    if principal is not None:
-        member, program = _member_or_none(principal)
-        tier = member_tier(member, program, clock.now())["code"] if member else None
-    return {"items": [template_view(t) for t in store().templates()
-                      if t.active and t.claimable and t.stock_left != 0 and t.allows_tier(tier)]}
+    visitor those open to every tier. One Query, and one more read for the member's tier only
+    when some template is restricted to tiers."""
+    offered = [t for t in store().templates() if t.active and t.claimable and t.stock_left != 0]
+    tier = tier_of(principal) if any(t.tiers for t in offered) else None
+    return {"items": [template_view(t) for t in offered if t.allows_tier(tier)]}
 
 
 def claim(principal: Principal, template_id: str, request_id: str) -> tuple[int, Any]:
@@ -176,13 +175,6 @@ def usable(principal: Principal, subtotal_fen: int) -> dict[str, Any]:
             break
     ranked = sorted(found, key=lambda c: (-discount_fen(c, subtotal_fen), c.valid_until))
     return {"items": [{**coupon_view(c, now), "discount_fen": discount_fen(c, subtotal_fen)} for c in ranked]}
-
-
-def _member_or_none(principal: Principal) -> tuple[Member | None, dict[str, Any]]:
-    try:
-        return resolve_member(store(), principal)
-    except NotAMember:
-        return None, {}
 
 
 # Members per batch: the batch's read holds each member and its count plus the program, the

@@ -12,8 +12,8 @@ from chalicelib.domain.ledger import LedgerPlan
 from chalicelib.domain.member import member_tier
 from chalicelib.domain.rewards import Redemption, Reward, fulfilment_view, reward_view, validate_reward
 from chalicelib.domain.tokens import Principal
-from chalicelib.errors import Conflict, Forbidden, NotAMember, NotFound
-from chalicelib.services.common import fingerprint, read_for_member, replay, resolve_member, retrying
+from chalicelib.errors import Conflict, Forbidden, NotFound
+from chalicelib.services.common import fingerprint, read_for_member, replay, retrying, tier_of
 from chalicelib.services.coupons import issue_check
 from chalicelib.store.base import IdempotencyRecordExists, VersionConflict
 from chalicelib.store.repository import AnswerToStore, IssuedCoupons, MemberUpdate, store
@@ -56,15 +56,11 @@ def list_for_admin() -> dict[str, Any]:
 
 
 def list_for_member(principal: Principal | None) -> dict[str, Any]:
-    """Active rewards a member's tier may redeem (a visitor: those open to every tier)."""
-    tier = None
-    if principal is not None:
-        try:
-            member, program = resolve_member(store(), principal)
-            tier = member_tier(member, program, clock.now())["code"]
-        except NotAMember:
-            tier = None
-    return {"items": [reward_view(r) for r in store().rewards() if r.active and r.allows_tier(tier)]}
+    """Active rewards a member's tier may redeem (a visitor: those open to every tier). One
+    Query, and one more read for the member's tier only when some reward is restricted to tiers."""
+    offered = [r for r in store().rewards() if r.active]
+    tier = tier_of(principal) if any(r.tiers for r in offered) else None
+    return {"items": [reward_view(r) for r in offered if r.allows_tier(tier)]}
 
 
 def redeem(principal: Principal, reward_id: str, request_id: str) -> tuple[int, Any]:

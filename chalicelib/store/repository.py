@@ -178,14 +178,6 @@ class Store:
         return ((to_member(record) if record else None), program_from(resolve(program_f)),
                 _to_answer(answer) if answer else None)
 
-    def members_with_program(self, member_ids: list[str]) -> tuple[dict[str, Member], dict[str, Any]]:
-        """Several active members and the program, in one TransactGetItems."""
-        with store_errors(), TransactGet(connection=connection()) as tx:
-            futures = [tx.get(MemberRecord, member_id) for member_id in member_ids]
-            program_f = tx.get(SettingRecord, PROGRAM_KEY)
-        members = [to_member(r) for r in map(resolve, futures) if r is not None]
-        return {m.member_id: m for m in members if m is not None}, program_from(resolve(program_f))
-
     def order_context(self, order_id: str, member_id: str, coupon_id: str | None
                       ) -> tuple[Member | None, dict[str, Any], Order | None, StoredAnswer | None, Coupon | None]:
         """For recording an order: the member, the program, the order if already recorded (with

@@ -29,7 +29,6 @@ Access patterns and the key or index that serves each:
 from __future__ import annotations
 
 from pynamodb.attributes import (
-    BooleanAttribute,
     ListAttribute,
     MapAttribute,
     NumberAttribute,

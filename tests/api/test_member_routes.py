@@ -2,8 +2,6 @@
 and the fake WeChat over HTTP."""
 from __future__ import annotations
 
-import pytest
-
 from helpers import Api, new_user
 
 

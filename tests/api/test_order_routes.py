@@ -1,10 +1,6 @@
 """Orders, refunds, interaction events and the jobs (§4, §6), through the routes and the real store."""
 from __future__ import annotations
 
-import copy
-
-import pytest
-
 from helpers import Api
 
 
