@@ -143,9 +143,11 @@ def delete_me(principal: Principal) -> None:
 
 
 def admin_view(member: Member, program: dict[str, Any]) -> dict[str, Any]:
-    """What the merchant sees: the Member plus openid, the full phone and subscription grants."""
+    """What the merchant sees: the Member plus openid, the full phone and the subscribe-message
+    sends left per template (granted to the openid, so a visitor's grants count too)."""
     view = member_view(member, program, clock.now())
-    view.update({"openid": member.openid, "phone": member.phone, "subscriptions": {}})
+    subscriptions = store().subscriptions(member.openid) if member.openid else {}
+    view.update({"openid": member.openid, "phone": member.phone, "subscriptions": subscriptions})
     return view
 
 

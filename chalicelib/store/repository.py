@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
@@ -19,10 +19,11 @@ from pynamodb.transactions import TransactGet, TransactWrite
 
 from chalicelib.domain.checkin import CheckinState
 from chalicelib.domain.coupons import Coupon, Template
-from chalicelib.domain.rewards import Redemption, Reward
 from chalicelib.domain.ledger import LedgerPlan
 from chalicelib.domain.member import LedgerEntry, Member
 from chalicelib.domain.orders import Order, RefundOutcome
+from chalicelib.domain.rewards import Redemption, Reward
+from chalicelib.domain.subscriptions import GrantChange
 from chalicelib.domain.tiers import TierChange
 from chalicelib.errors import AlreadyMember
 from chalicelib.store.base import (
@@ -71,7 +72,9 @@ from chalicelib.store.schema import (
     RedemptionRecord,
     RewardClaimRecord,
     RewardRecord,
+    PushEventRecord,
     SettingRecord,
+    SubscriptionRecord,
     TierChangeRecord,
 )
 
@@ -742,6 +745,29 @@ class Store:
             created_at=now,
         )
 
+    # ---- subscribe-message grants ------------------------------------------------------------
+
+    def subscriptions(self, openid: str) -> dict[str, int]:
+        """Sends left per template for an openid (one Query)."""
+        with store_errors():
+            return {r.template_id: int(r.count or 0) for r in SubscriptionRecord.query(openid)}
+
+    def apply_push(self, openid: str, push_key: str, event: str, changes: list[GrantChange],
+                   now: datetime, keep_for: timedelta) -> bool:
+        """Record a message push as handled (kept `keep_for`) and apply its grant changes, in one
+        transaction; False if the push was handled before. VersionConflict on a lost race."""
+        try:
+            with transaction() as tx:
+                tx.save(PushEventRecord(push_key, event=event, received_at=now, expires_at=now + keep_for),
+                        condition=PushEventRecord.key.does_not_exist())
+                for change in changes:
+                    tx.update(SubscriptionRecord(openid, change.template_id), actions=_grant_actions(change, now))
+        except Cancelled as exc:
+            if exc.hit(PushEventRecord, push_key):
+                return False
+            raise VersionConflict() from exc
+        return True
+
 
 def _to_answer(record: IdempotencyRecord) -> StoredAnswer:
     return StoredAnswer(record.fingerprint, int(record.status), json.loads(record.body))
@@ -751,6 +777,23 @@ def _tier_change_record(change: TierChange) -> TierChangeRecord:
     return TierChangeRecord(change.member_id, f"{change.at.isoformat()}#{change.to_tier}",
                             from_tier=change.from_tier, to_tier=change.to_tier, cause=change.cause,
                             changed_at=change.at)
+
+
+def _grant_actions(change: GrantChange, now: datetime) -> list[Action]:
+    actions: list[Action] = [SubscriptionRecord.updated_at.set(now)]
+    if change.switched_off:
+        actions.append(SubscriptionRecord.count.set(0))
+    elif change.grants:
+        actions.append(SubscriptionRecord.count.add(change.grants))
+    if change.choice:
+        actions.append(SubscriptionRecord.choice.set(change.choice))
+    if change.send_status is not None:
+        actions.append(SubscriptionRecord.send_status.set(change.send_status))
+    if change.send_error_code is not None:
+        actions.append(SubscriptionRecord.send_error_code.set(change.send_error_code))
+    if change.msg_id is not None:
+        actions.append(SubscriptionRecord.msg_id.set(change.msg_id))
+    return actions
 
 
 @lru_cache(maxsize=1)

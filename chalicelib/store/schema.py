@@ -25,6 +25,8 @@ Access patterns and the key or index that serves each:
 | a member's ledger, newest first           | ledger (member_id, seq desc)      | Query           |
 | program document, WeChat access token     | settings `program`, `wechat_token`| GetItem         |
 | idempotency record of a request_id        | idempotency (TTL `expires_at`)    | GetItem / Put   |
+| subscribe-message grants of an openid     | subscriptions (openid, template)  | Query / Update  |
+| a message push already handled (dedupe)   | push_events (TTL `expires_at`)    | Put (in tx)     |
 """
 from __future__ import annotations
 
@@ -367,6 +369,36 @@ class IdempotencyRecord(Model):
     expires_at = TTLAttribute()
 
 
+class SubscriptionRecord(Model):
+    """Subscribe-message grants of one openid for one template: sends left (`count`), the user's
+    latest choice, and what WeChat said about the latest send."""
+
+    class Meta(_Meta):
+        table_name = "subscriptions"
+
+    openid = UnicodeAttribute(hash_key=True)
+    template_id = UnicodeAttribute(range_key=True)
+    count = NumberAttribute(default=0)
+    choice = UnicodeAttribute(null=True)
+    send_status = UnicodeAttribute(null=True)
+    send_error_code = NumberAttribute(null=True)
+    msg_id = UnicodeAttribute(null=True)
+    updated_at = UTCDateTimeAttribute(null=True)
+
+
+class PushEventRecord(Model):
+    """A WeChat message push already applied, keyed by sender, CreateTime and content hash, so
+    retries and replays change nothing; DynamoDB's TTL removes it."""
+
+    class Meta(_Meta):
+        table_name = "push_events"
+
+    key = UnicodeAttribute(hash_key=True)
+    event = UnicodeAttribute()
+    received_at = UTCDateTimeAttribute()
+    expires_at = TTLAttribute()
+
+
 ALL_MODELS: tuple[type[Model], ...] = (
     MemberRecord,
     IdentityRecord,
@@ -381,9 +413,11 @@ ALL_MODELS: tuple[type[Model], ...] = (
     RedemptionRecord,
     SettingRecord,
     IdempotencyRecord,
+    SubscriptionRecord,
+    PushEventRecord,
 )
 
-TTL_ATTRIBUTES: dict[type[Model], str] = {IdempotencyRecord: "expires_at"}
+TTL_ATTRIBUTES: dict[type[Model], str] = {IdempotencyRecord: "expires_at", PushEventRecord: "expires_at"}
 
 
 def create_missing_tables() -> list[str]:

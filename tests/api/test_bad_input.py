@@ -228,6 +228,11 @@ CASES: list[tuple[str, str, str, Any, str, int]] = [
      "admin", 400),
     ("issue unknown template", "POST", "/v1/admin/coupons/issue",
      {"request_id": "i1", "template_id": "t-nope", "member_ids": ["{mid}"]}, "admin", 404),
+    ("push check forged", "GET", "/v1/wechat/push?signature=0&timestamp=1&nonce=n&echostr=e", None, "none", 401),
+    ("push check unsigned", "GET", "/v1/wechat/push?echostr=e", None, "none", 401),
+    ("push unsigned", "POST", "/v1/wechat/push?timestamp=1&nonce=n", {"FromUserName": "o", "CreateTime": 1},
+     "none", 401),
+    ("push body over 64 KiB", "POST", "/v1/wechat/push", BIG, "none", 413),
     ("wrong method", "PUT", "/v1/members/me", {}, "member", 405),
     ("wrong content type", "POST", "/v1/auth/login", {"code": "a.1"}, "text", 415),
 ]
