@@ -46,6 +46,7 @@ class Call:
     principal: Principal | None = None
     actor: str | None = None
     fields: set[str] = field(default_factory=set)
+    raw: bytes = b""
 
 
 def json_response(body: Any, status: int = 200) -> Response:
@@ -96,8 +97,10 @@ def _bearer(request: Request) -> str:
     return token.strip()
 
 
-def endpoint(auth: str, status: int = 200) -> Callable[[Callable[[Call], Any]], Callable[..., Response]]:
-    """Wrap a view: enforce size, parse the body, authenticate, render its result or its error.
+def endpoint(auth: str, status: int = 200, *, json_body: bool = True
+             ) -> Callable[[Callable[[Call], Any]], Callable[..., Response]]:
+    """Wrap a view: enforce size, parse the body (JSON, or kept raw with `json_body=False`),
+    authenticate, render its result or its error.
 
     A view returns a body (rendered with `status`), a `(status, body)` pair, or a Response.
     """
@@ -108,14 +111,15 @@ def endpoint(auth: str, status: int = 200) -> Callable[[Callable[[Call], Any]], 
             try:
                 if len(request.raw_body or b"") > MAX_BODY_BYTES:
                     raise PayloadTooLarge()
-                call = Call(body={}, query=dict(request.query_params or {}), params=params)
+                call = Call(body={}, query=dict(request.query_params or {}), params=params,
+                            raw=request.raw_body or b"")
                 conf = settings()
                 if auth == TOKEN or (auth == OPTIONAL_TOKEN and request.headers.get("authorization")):
                     call.principal = verify_token(conf.token_secret, _bearer(request),
                                                   now=int(clock.now().timestamp()))
                 elif auth == ADMIN:
                     call.actor = admin_identity(conf.admin_api_keys, request.headers.get("x-admin-key"))
-                if request.method in ("POST", "PUT", "PATCH"):
+                if json_body and request.method in ("POST", "PUT", "PATCH"):
                     call.body = _parse_body(request)
                     call.fields = set(call.body)
                 result = view(call)

@@ -4,16 +4,7 @@ from __future__ import annotations
 
 from chalice import Blueprint, Response
 
-from chalicelib.api.http import (
-    MAX_BODY_BYTES,
-    PUBLIC,
-    Call,
-    _current_request,
-    endpoint,
-    error_response,
-    log,
-)
-from chalicelib.errors import AppError, PayloadTooLarge
+from chalicelib.api.http import PUBLIC, Call, endpoint
 from chalicelib.services import subscriptions
 
 bp = Blueprint(__name__)
@@ -29,16 +20,7 @@ def check_push_url(call: Call) -> Response:
 
 
 @bp.route("/v1/wechat/push", methods=["POST"], content_types=PUSH_TYPES)
-def receive_push() -> Response:
-    # The body is XML or JSON, so `endpoint` (JSON bodies) does not fit: same limit and envelope.
-    request = _current_request.get()
-    try:
-        body = request.raw_body or b""
-        if len(body) > MAX_BODY_BYTES:
-            raise PayloadTooLarge()
-        subscriptions.receive_push(dict(request.query_params or {}), body)
-    except AppError as exc:
-        if exc.status >= 500:
-            log.error("POST /v1/wechat/push failed: %s", exc.code, exc_info=True)
-        return error_response(exc.status, exc.code, exc.message)
+@endpoint(PUBLIC, json_body=False)
+def receive_push(call: Call) -> Response:
+    subscriptions.receive_push(call.query, call.raw)
     return Response(body="success", headers=TEXT_TYPE)
