@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import datetime
-from typing import Any
 
 from chalicelib.clock import parse_instant
-from chalicelib.jobs.fanout import Segment, continue_later, dispatch, shard_segments
+from chalicelib.domain.coupons import Coupon
+from chalicelib.jobs.fanout import Segment, dispatch, shard_segments, walk_pages
 from chalicelib.store.mapping import SHARDS
 from chalicelib.store.repository import store
 
@@ -29,11 +29,11 @@ def run_segment(segment: Segment) -> Counter[str]:
     repo = store()
     as_of = parse_instant(segment["as_of"])
     counts: Counter[str] = Counter(coupons_expired=0)
-    start: dict[str, Any] | None = segment["start"]
-    while True:
-        coupons, start = repo.coupons_ending(segment["shard"], as_of, limit=PAGE_SIZE, start=start)
-        for coupon in coupons:
-            if coupon.valid_until <= as_of and (segment["dry_run"] or repo.mark_coupon_expired(coupon, as_of)):
-                counts["coupons_expired"] += 1
-        if start is None or continue_later({**segment, "start": start}):
-            return counts
+
+    def mark(coupon: Coupon) -> None:
+        if coupon.valid_until <= as_of and (segment["dry_run"] or repo.mark_coupon_expired(coupon, as_of)):
+            counts["coupons_expired"] += 1
+
+    walk_pages(segment, lambda start: repo.coupons_ending(segment["shard"], as_of, limit=PAGE_SIZE, start=start),
+               mark)
+    return counts

@@ -41,6 +41,20 @@ def dispatch(segments: list[Segment], handle: Callable[[Segment], Counter[str]])
     return Counter({"segments_queued": len(segments)})
 
 
+def walk_pages(segment: Segment, fetch: Callable[[dict[str, Any] | None], tuple[list[Any], dict[str, Any] | None]],
+               handle: Callable[[Any], None]) -> None:
+    """Hand every item of a segment's pages to `handle`, starting at the segment's `start`. Deployed,
+    only the first page is handled here and the rest is queued as a new segment, so a crash repeats
+    at most one page; locally the pages follow one another."""
+    start: dict[str, Any] | None = segment["start"]
+    while True:
+        items, start = fetch(start)
+        for item in items:
+            handle(item)
+        if start is None or continue_later({**segment, "start": start}):
+            return
+
+
 def continue_later(segment: Segment) -> bool:
     """Queue the rest of a segment as a new message (deployed: one page per invocation, so a crash
     repeats at most one page); False locally, where the caller simply goes on."""

@@ -10,13 +10,12 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import datetime
-from typing import Any
 
 from chalicelib.clock import parse_instant
 from chalicelib.domain.ledger import LedgerPlan
 from chalicelib.domain.member import Member
 from chalicelib.domain.points import last_expired_year
-from chalicelib.jobs.fanout import Segment, continue_later, dispatch, shard_segments
+from chalicelib.jobs.fanout import Segment, dispatch, shard_segments, walk_pages
 from chalicelib.store.base import VersionConflict
 from chalicelib.store.mapping import SHARDS
 from chalicelib.store.repository import MemberUpdate, store
@@ -37,17 +36,16 @@ def run_segment(segment: Segment) -> Counter[str]:
     as_of = parse_instant(segment["as_of"])
     keep_years = repo.program()["points_expiry"]["keep_years"]
     counts: Counter[str] = Counter(members_expired=0, points_expired=0)
-    start: dict[str, Any] | None = segment["start"]
-    while True:
-        members, start = repo.members_with_points_to_expire(
-            segment["shard"], last_expired_year(as_of, keep_years), limit=PAGE_SIZE, start=start)
-        for member in members:
-            expired = _settle(member, as_of, keep_years, dry_run=segment["dry_run"])
-            if expired:
-                counts["members_expired"] += 1
-                counts["points_expired"] += expired
-        if start is None or continue_later({**segment, "start": start}):
-            return counts
+
+    def settle(member: Member) -> None:
+        expired = _settle(member, as_of, keep_years, dry_run=segment["dry_run"])
+        if expired:
+            counts["members_expired"] += 1
+            counts["points_expired"] += expired
+
+    walk_pages(segment, lambda start: repo.members_with_points_to_expire(
+        segment["shard"], last_expired_year(as_of, keep_years), limit=PAGE_SIZE, start=start), settle)
+    return counts
 
 
 def _settle(member: Member, as_of: datetime, keep_years: int, *, dry_run: bool) -> int:

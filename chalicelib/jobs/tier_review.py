@@ -8,12 +8,11 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import datetime
-from typing import Any
 
 from chalicelib.clock import parse_instant
-from chalicelib.domain.member import member_tier
+from chalicelib.domain.member import Member, member_tier
 from chalicelib.domain.tiers import tier_change
-from chalicelib.jobs.fanout import Segment, continue_later, dispatch, shard_segments
+from chalicelib.jobs.fanout import Segment, dispatch, shard_segments, walk_pages
 from chalicelib.store.mapping import SHARDS
 from chalicelib.store.repository import store
 
@@ -33,14 +32,14 @@ def run_segment(segment: Segment) -> Counter[str]:
     program = repo.program()
     base_tier = program["tiers"][0]["code"]
     counts: Counter[str] = Counter(members_reviewed=0, tier_changes=0)
-    start: dict[str, Any] | None = segment["start"]
-    while True:
-        members, start = repo.members_above_base_tier(segment["shard"], limit=PAGE_SIZE, start=start)
-        for member in members:
-            counts["members_reviewed"] += 1
-            change = tier_change(member.member_id, member.tier_code, member_tier(member, program, as_of),
-                                 "review", as_of)
-            if change and (segment["dry_run"] or repo.record_tier_change(change, base_tier)):
-                counts["tier_changes"] += 1
-        if start is None or continue_later({**segment, "start": start}):
-            return counts
+
+    def review(member: Member) -> None:
+        counts["members_reviewed"] += 1
+        change = tier_change(member.member_id, member.tier_code, member_tier(member, program, as_of),
+                             "review", as_of)
+        if change and (segment["dry_run"] or repo.record_tier_change(change, base_tier)):
+            counts["tier_changes"] += 1
+
+    walk_pages(segment, lambda start: repo.members_above_base_tier(segment["shard"], limit=PAGE_SIZE, start=start),
+               review)
+    return counts

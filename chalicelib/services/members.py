@@ -68,11 +68,12 @@ def signup(principal: Principal, profile: Profile, referral_code: str | None) ->
     if profile.phone_code:
         wechat().prime_token(context.wechat_token)
         phone = wechat().phone_number(profile.phone_code)
-    first_read: list[OpenidContext] = [context]
+    first_read: OpenidContext | None = context
 
     def attempt() -> dict[str, Any]:
-        current = first_read.pop() if first_read else repo.openid_context(principal.openid,
-                                                                           referral_code=referral_code)
+        nonlocal first_read
+        current = first_read or repo.openid_context(principal.openid, referral_code=referral_code)
+        first_read = None  # a retry reads again
         if current.member_id:
             raise AlreadyMember()
         now = clock.now()
