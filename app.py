@@ -10,7 +10,7 @@ from chalice.app import CloudWatchEvent, SQSEvent
 from chalicelib.api import admin, coupons, members, orders, rewards, wechat
 from chalicelib.api.http import envelope_middleware
 from chalicelib.clock import parse_instant
-from chalicelib.jobs import coupon_expiry, points_reset, tier_review
+from chalicelib.jobs import coupon_expiry, member_day, points_reset, tier_review
 from chalicelib.jobs.registry import run_job, run_segment
 
 app = Chalice(app_name="member-loyalty")
@@ -39,6 +39,12 @@ def yearly_tier_review(event: CloudWatchEvent) -> None:
 def daily_coupon_expiry(event: CloudWatchEvent) -> None:
     """00:05 Shanghai every day: mark the coupons that ended as expired (for reporting)."""
     run_job(coupon_expiry.NAME, parse_instant(event.time))
+
+
+@app.schedule(Cron(30, 16, "*", "*", "?", "*"), name=member_day.NAME)
+def daily_member_day(event: CloudWatchEvent) -> None:
+    """00:30 Shanghai every day: on a member day, issue its coupon and send its notice."""
+    run_job(member_day.NAME, parse_instant(event.time))
 
 
 @app.on_sqs_message(queue=os.environ.get("JOBS_QUEUE_NAME", "member-loyalty-jobs"), batch_size=1)

@@ -8,18 +8,20 @@ from typing import Any
 
 from chalicelib import clock
 from chalicelib.errors import NotFound
-from chalicelib.jobs import coupon_expiry, points_reset, tier_review
+from chalicelib.jobs import coupon_expiry, member_day, points_reset, tier_review
 from chalicelib.jobs.fanout import Segment
 
 _STARTS: dict[str, Callable[..., Counter[str]]] = {
     points_reset.NAME: points_reset.start,
     tier_review.NAME: tier_review.start,
     coupon_expiry.NAME: coupon_expiry.start,
+    member_day.NAME: member_day.start,
 }
 _SEGMENTS: dict[str, Callable[[Segment], Counter[str]]] = {
     points_reset.NAME: points_reset.run_segment,
     tier_review.NAME: tier_review.run_segment,
     coupon_expiry.NAME: coupon_expiry.run_segment,
+    member_day.NAME: member_day.run_segment,
 }
 
 

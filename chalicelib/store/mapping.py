@@ -75,6 +75,7 @@ def new_member_record(member: Member, base_tier: str) -> MemberRecord:
         phone=member.phone, referral_code=member.referral_code, referred_by=member.referred_by,
         preferences=member.preferences, joined_at=member.joined_at, lots=_lots(member.points),
         debt=member.points.debt, growth={}, tier_code=base_tier, seq=member.seq,
+        member_shard=shard_of(member.member_id),
     )
     if member.points.oldest_year() is not None:
         record.expiry_shard = shard_of(member.member_id)

@@ -72,6 +72,7 @@ from chalicelib.store.schema import (
     RedemptionRecord,
     RewardClaimRecord,
     RewardRecord,
+    NoticeRecord,
     PushEventRecord,
     SettingRecord,
     SubscriptionRecord,
@@ -582,7 +583,7 @@ class Store:
         the openid and the referral code. One transaction conditioned on the `seq` read."""
         erased = ("openid", "nickname", "avatar_url", "gender", "birthday", "phone", "referral_code",
                   "referred_by", "preferences", "lots", "pending", "growth", "checkin_months", "checkin_makeups",
-                  "interactions", "expiry_shard", "expiry_year", "tier_shard")
+                  "interactions", "expiry_shard", "expiry_year", "tier_shard", "member_shard")
         try:
             with transaction() as tx:
                 tx.update(MemberRecord(member.member_id),
@@ -767,6 +768,52 @@ class Store:
                 return False
             raise VersionConflict() from exc
         return True
+
+    # ---- subscribe-message notices -----------------------------------------------------------
+
+    def reserve_notice(self, openid: str, template_id: str, key: str, member_id: str, now: datetime,
+                       keep_for: timedelta) -> str | None:
+        """Spend one grant and record the notice `key` (kept `keep_for`), in one transaction:
+        None when reserved, `"duplicate"` if the notice was recorded before, `"no_grant"` if no
+        grant is left. VersionConflict on a lost race."""
+        try:
+            with transaction() as tx:
+                tx.save(NoticeRecord(key, member_id=member_id, created_at=now, expires_at=now + keep_for),
+                        condition=NoticeRecord.key.does_not_exist())
+                tx.update(SubscriptionRecord(openid, template_id),
+                          actions=[SubscriptionRecord.count.add(-1), SubscriptionRecord.updated_at.set(now)],
+                          condition=SubscriptionRecord.count > 0)
+        except Cancelled as exc:
+            if exc.hit(NoticeRecord, key):
+                return "duplicate"
+            if exc.hit(SubscriptionRecord, openid):
+                return "no_grant"
+            raise VersionConflict() from exc
+        return None
+
+    def confirm_notice(self, key: str, msg_id: str) -> None:
+        """Note WeChat's msgid on a sent notice."""
+        with store_errors():
+            NoticeRecord(key).update(actions=[NoticeRecord.msg_id.set(msg_id)])
+
+    def release_notice(self, openid: str, template_id: str, key: str, now: datetime, *,
+                       grant_left: bool) -> None:
+        """Undo a reservation whose message was not sent: remove the notice record (a later run may
+        send it) and give the grant back, or, when WeChat says none is left, set the grants to 0."""
+        count = SubscriptionRecord.count.add(1) if grant_left else SubscriptionRecord.count.set(0)
+        with transaction() as tx:
+            tx.delete(NoticeRecord(key))
+            tx.update(SubscriptionRecord(openid, template_id),
+                      actions=[count, SubscriptionRecord.updated_at.set(now)])
+
+    def active_members(self, shard: str, *, limit: int, start: dict[str, Any] | None
+                       ) -> tuple[list[Member], dict[str, Any] | None]:
+        """One page of a shard's active members (a Query of `member-shard-index`)."""
+        with store_errors():
+            result = MemberRecord.member_shard_index.query(shard, limit=limit, page_size=limit,
+                                                           last_evaluated_key=start)
+            records = list(result)
+        return [m for m in map(to_member, records) if m is not None], result.last_evaluated_key
 
 
 def _to_answer(record: IdempotencyRecord) -> StoredAnswer:

@@ -27,6 +27,9 @@ Access patterns and the key or index that serves each:
 | idempotency record of a request_id        | idempotency (TTL `expires_at`)    | GetItem / Put   |
 | subscribe-message grants of an openid     | subscriptions (openid, template)  | Query / Update  |
 | a message push already handled (dedupe)   | push_events (TTL `expires_at`)    | Put (in tx)     |
+| every active member, by shard (jobs)      | members / `member-shard-index`    | Query           |
+| a notice sent per openid, template, date  | notices (TTL `expires_at`)        | Put (in tx)     |
+|   and job (at most one)                   |                                   |                 |
 """
 from __future__ import annotations
 
@@ -94,6 +97,18 @@ class TierIndex(GlobalSecondaryIndex["MemberRecord"]):
     member_id = UnicodeAttribute(range_key=True)
 
 
+class MemberShardIndex(GlobalSecondaryIndex["MemberRecord"]):
+    """Every active member, by shard, for the jobs that reach all members (member day). Members
+    who signed up before the attribute existed lack `member_shard` and are not in it."""
+
+    class Meta:
+        index_name = "member-shard-index"
+        projection = AllProjection()
+
+    member_shard = UnicodeAttribute(hash_key=True)
+    member_id = UnicodeAttribute(range_key=True)
+
+
 class MemberRecord(Model):
     """One member: profile, points lots, growth by year and the sequence of their ledger.
 
@@ -131,9 +146,11 @@ class MemberRecord(Model):
     expiry_shard = UnicodeAttribute(null=True)
     expiry_year = NumberAttribute(null=True)
     tier_shard = UnicodeAttribute(null=True)
+    member_shard = UnicodeAttribute(null=True)
     phone_index = PhoneIndex()
     expiry_index = ExpiryIndex()
     tier_index = TierIndex()
+    member_shard_index = MemberShardIndex()
 
 
 class IdentityRecord(Model):
@@ -399,6 +416,21 @@ class PushEventRecord(Model):
     expires_at = TTLAttribute()
 
 
+class NoticeRecord(Model):
+    """A subscribe message a job sends (or is sending) to an openid, keyed by openid, template,
+    business date and job: written with the grant it spends, so a member gets at most one; removed
+    again if the send fails for good; DynamoDB's TTL removes it."""
+
+    class Meta(_Meta):
+        table_name = "notices"
+
+    key = UnicodeAttribute(hash_key=True)
+    member_id = UnicodeAttribute()
+    msg_id = UnicodeAttribute(null=True)
+    created_at = UTCDateTimeAttribute()
+    expires_at = TTLAttribute()
+
+
 ALL_MODELS: tuple[type[Model], ...] = (
     MemberRecord,
     IdentityRecord,
@@ -415,9 +447,11 @@ ALL_MODELS: tuple[type[Model], ...] = (
     IdempotencyRecord,
     SubscriptionRecord,
     PushEventRecord,
+    NoticeRecord,
 )
 
-TTL_ATTRIBUTES: dict[type[Model], str] = {IdempotencyRecord: "expires_at", PushEventRecord: "expires_at"}
+TTL_ATTRIBUTES: dict[type[Model], str] = {IdempotencyRecord: "expires_at", PushEventRecord: "expires_at",
+                                          NoticeRecord: "expires_at"}
 
 
 def create_missing_tables() -> list[str]:

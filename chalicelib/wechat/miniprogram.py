@@ -20,6 +20,16 @@ CODE_INVALID = {40029, 40163, 40226}
 TOKEN_REJECTED = {40001, 42001}
 TOKEN_REFRESH_MARGIN_SECONDS = 300
 TIMEOUT_SECONDS = 5
+SYSTEM_BUSY = -1
+
+
+class SendRefused(WeChatUnavailable):
+    """WeChat answered a subscribe send with an errcode: the message was not sent and sending it
+    again will not help (43101: the user holds no grant for the template)."""
+
+    def __init__(self, errcode: int) -> None:
+        super().__init__(f"微信订阅消息发送失败 ({errcode})")
+        self.errcode = errcode
 
 
 @dataclass(frozen=True)
@@ -107,6 +117,28 @@ class WeChatGateway:
         if not number:
             raise WeChatUnavailable("微信手机号返回异常")
         return str(number)
+
+    def send_subscribe(self, openid: str, template_id: str, data: dict[str, dict[str, str]],
+                       page: str | None = None) -> str:
+        """Send one subscribe message (message/subscribe/send); return WeChat's msgid. SendRefused
+        for WeChat's refusals; WeChatUnavailable for 5xx, busy (-1) and transport failures, after
+        which a retry may succeed."""
+        from wechatpy.exceptions import WeChatClientException
+
+        body: dict[str, Any] = {"touser": openid, "template_id": template_id, "data": data}
+        if page is not None:
+            body["page"] = page
+
+        def post(client: Any) -> Any:
+            try:
+                return client.post("message/subscribe/send", data=body)
+            except WeChatClientException as exc:
+                if exc.errcode is None or exc.errcode in TOKEN_REJECTED or exc.errcode == SYSTEM_BUSY:
+                    raise  # _call refreshes a rejected token once; the rest is WeChatUnavailable
+                raise SendRefused(int(exc.errcode)) from exc
+
+        result = self._call(post)
+        return str(result.get("msgid", "")) if isinstance(result, dict) else ""
 
     def _call(self, request: Any, invalid: Exception | None = None, *, retried: bool = False) -> Any:
         """Run one wechatpy call; a rejected access token is refreshed once and the call retried;

@@ -68,6 +68,7 @@ SCHEDULES = {
     "app.yearly_points_reset": (0, 0),
     "app.yearly_tier_review": (0, 10),
     "app.daily_coupon_expiry": (0, 5),
+    "app.daily_member_day": (0, 30),
 }
 JOBS_HANDLER = "app.job_segments"
 # Queue permissions: sending (fan-out), and consuming (the SQS event source mapping).

@@ -1,0 +1,120 @@
+"""Sending subscribe messages against the fake WeChat over HTTP, grants in the real store."""
+from __future__ import annotations
+
+import uuid
+from datetime import date, timedelta
+
+import pytest
+
+from chalicelib import clock
+from chalicelib.domain.subscriptions import GrantChange
+from chalicelib.services import notify
+from chalicelib.store.repository import store
+
+from helpers import new_user
+
+SEND_PATH = "/cgi-bin/message/subscribe/send"
+TODAY = date(2026, 12, 8)
+
+
+@pytest.fixture(autouse=True)
+def no_backoff(monkeypatch) -> None:
+    monkeypatch.setattr(notify, "SEND_BACKOFF_SECONDS", (0.0, 0.0))
+
+
+@pytest.fixture
+def template_id(fake_wechat):
+    fake_wechat.reset()
+    yield "tpl-" + uuid.uuid4().hex[:10]
+    fake_wechat.reset()
+
+
+def _openid(grants: int, template_id: str) -> str:
+    openid = "o" + new_user()
+    if grants:
+        store().apply_push(openid, f"test#{openid}", "subscribe_msg_popup_event",
+                           [GrantChange(template_id, grants=grants, choice="accept")],
+                           clock.now(), timedelta(days=2))
+    return openid
+
+
+def _send(openid: str, template_id: str, business_date: date = TODAY) -> str:
+    return notify.send_notice("m-" + openid, openid, template_id, {"thing1": "会员日福利已到账"},
+                              job="test", business_date=business_date, now=clock.now())
+
+
+def _messages(fake_wechat, template_id: str) -> list[dict]:
+    return [m for m in fake_wechat.sent_messages if m["template_id"] == template_id]
+
+
+def test_a_send_spends_one_grant(fake_wechat, template_id) -> None:
+    openid = _openid(2, template_id)
+    assert _send(openid, template_id) == notify.SENT
+    [message] = _messages(fake_wechat, template_id)
+    assert message["touser"] == openid and message["data"] == {"thing1": {"value": "会员日福利已到账"}}
+    assert store().subscriptions(openid) == {template_id: 1}
+
+
+def test_without_a_grant_nothing_is_sent(fake_wechat, template_id) -> None:
+    openid = _openid(0, template_id)
+    assert _send(openid, template_id) == notify.NO_GRANT
+    spent = _openid(1, template_id)
+    assert _send(spent, template_id) == notify.SENT
+    assert _send(spent, template_id, TODAY + timedelta(days=1)) == notify.NO_GRANT
+    assert len(_messages(fake_wechat, template_id)) == 1
+    assert store().subscriptions(openid) == {} and store().subscriptions(spent) == {template_id: 0}
+
+
+def test_passing_failures_are_retried_and_spend_one_grant(fake_wechat, template_id) -> None:
+    openid = _openid(1, template_id)
+    fake_wechat.inject_fault(SEND_PATH, status=503, count=2)
+    assert _send(openid, template_id) == notify.SENT
+    assert len(_messages(fake_wechat, template_id)) == 1
+    assert store().subscriptions(openid) == {template_id: 0}
+
+
+def test_a_send_that_keeps_failing_keeps_the_grant_for_a_later_run(fake_wechat, template_id) -> None:
+    openid = _openid(1, template_id)
+    fake_wechat.inject_fault(SEND_PATH, status=500, count=3)
+    assert _send(openid, template_id) == notify.FAILED
+    assert _messages(fake_wechat, template_id) == []
+    assert store().subscriptions(openid) == {template_id: 1}
+    assert _send(openid, template_id) == notify.SENT  # the same date again: now it goes out
+    assert len(_messages(fake_wechat, template_id)) == 1
+    assert store().subscriptions(openid) == {template_id: 0}
+
+
+def test_wechat_busy_and_a_rejected_token_are_retried(fake_wechat, template_id) -> None:
+    openid = _openid(1, template_id)
+    fake_wechat.inject_fault(SEND_PATH, errcode=-1)
+    fake_wechat.inject_fault(SEND_PATH, errcode=40001)
+    assert _send(openid, template_id) == notify.SENT
+    assert len(_messages(fake_wechat, template_id)) == 1
+
+
+def test_no_grant_at_wechat_zeroes_the_grants(fake_wechat, template_id) -> None:
+    openid = _openid(3, template_id)
+    fake_wechat.inject_fault(SEND_PATH, errcode=43101)
+    assert _send(openid, template_id) == notify.FAILED
+    assert _messages(fake_wechat, template_id) == []
+    assert store().subscriptions(openid) == {template_id: 0}
+    assert _send(openid, template_id) == notify.NO_GRANT
+
+
+def test_other_refusals_are_not_retried_and_keep_the_grant(fake_wechat, template_id) -> None:
+    openid = _openid(1, template_id)
+    fake_wechat.inject_fault(SEND_PATH, errcode=47003, count=2)
+    assert _send(openid, template_id) == notify.FAILED
+    assert store().subscriptions(openid) == {template_id: 1}
+    assert _send(openid, template_id) == notify.FAILED  # the second fault: not used up by a retry
+    assert _send(openid, template_id) == notify.SENT
+
+
+def test_one_message_per_member_template_and_date(fake_wechat, template_id) -> None:
+    openid = _openid(5, template_id)
+    assert _send(openid, template_id) == notify.SENT
+    assert _send(openid, template_id) == notify.DUPLICATE
+    assert len(_messages(fake_wechat, template_id)) == 1
+    assert store().subscriptions(openid) == {template_id: 4}
+    assert _send(openid, template_id, TODAY + timedelta(days=1)) == notify.SENT
+    assert store().subscriptions(openid) == {template_id: 3}
