@@ -10,7 +10,7 @@ from chalice.app import CloudWatchEvent, SQSEvent
 from chalicelib.api import admin, coupons, members, orders, rewards, wechat
 from chalicelib.api.http import envelope_middleware
 from chalicelib.clock import parse_instant
-from chalicelib.jobs import coupon_expiry, member_day, points_reset, tier_review
+from chalicelib.jobs import birthday_gifts, coupon_expiry, member_day, points_expiring, points_reset, tier_review
 from chalicelib.jobs.registry import run_job, run_segment
 
 app = Chalice(app_name="member-loyalty")
@@ -37,7 +37,8 @@ def yearly_tier_review(event: CloudWatchEvent) -> None:
 
 @app.schedule(Cron(5, 16, "*", "*", "?", "*"), name=coupon_expiry.NAME)
 def daily_coupon_expiry(event: CloudWatchEvent) -> None:
-    """00:05 Shanghai every day: mark the coupons that ended as expired (for reporting)."""
+    """00:05 Shanghai every day: mark the coupons that ended as expired (for reporting) and remind
+    the holders of those ending within 3 days."""
     run_job(coupon_expiry.NAME, parse_instant(event.time))
 
 
@@ -45,6 +46,19 @@ def daily_coupon_expiry(event: CloudWatchEvent) -> None:
 def daily_member_day(event: CloudWatchEvent) -> None:
     """00:30 Shanghai every day: on a member day, issue its coupon and send its notice."""
     run_job(member_day.NAME, parse_instant(event.time))
+
+
+@app.schedule(Cron(20, 16, "L", "*", "?", "*"), name=birthday_gifts.NAME)
+def monthly_birthday_gifts(event: CloudWatchEvent) -> None:
+    """00:20 Shanghai on the 1st of each month (16:20 UTC on the last day of the month before):
+    give the members born this month their birthday coupon."""
+    run_job(birthday_gifts.NAME, parse_instant(event.time))
+
+
+@app.schedule(Cron(0, 2, "*", "12", "?", "*"), name=points_expiring.NAME)
+def december_points_expiring(event: CloudWatchEvent) -> None:
+    """10:00 Shanghai every day of December: remind members of the points expiring on 1 January."""
+    run_job(points_expiring.NAME, parse_instant(event.time))
 
 
 @app.on_sqs_message(queue=os.environ.get("JOBS_QUEUE_NAME", "member-loyalty-jobs"), batch_size=1)

@@ -12,19 +12,15 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import date, datetime
-from typing import Any
 
 from chalicelib import clock
 from chalicelib.clock import parse_instant
-from chalicelib.domain.coupons import Template, new_coupon
-from chalicelib.domain.member import Member, member_tier
+from chalicelib.domain.member import Member
 from chalicelib.jobs.fanout import Segment, dispatch, shard_segments, walk_pages
+from chalicelib.jobs.issuing import issue_once
 from chalicelib.services import notify
-from chalicelib.services.common import retrying
-from chalicelib.services.coupons import new_coupon_id
-from chalicelib.store.base import IdempotencyRecordExists
 from chalicelib.store.mapping import SHARDS
-from chalicelib.store.repository import AnswerToStore, IssuedCoupons, store
+from chalicelib.store.repository import store
 
 NAME = "member-day"
 PAGE_SIZE = 100
@@ -50,7 +46,8 @@ def run_segment(segment: Segment) -> Counter[str]:
 
     def celebrate(member: Member) -> None:
         counts["members"] += 1
-        coupon_name, issued = _issue(member, template_id, day, as_of, dry_run=dry_run) \
+        coupon_name, issued = issue_once(member, template_id, f"job:{NAME}:{day.isoformat()}:{member.member_id}",
+                                         job=NAME, source=COUPON_SOURCE, as_of=as_of, dry_run=dry_run) \
             if template_id else (None, False)
         counts["coupons_issued"] += issued
         if notice_template and _notify(member, notice_template, coupon_name, day, as_of, dry_run=dry_run):
@@ -59,43 +56,6 @@ def run_segment(segment: Segment) -> Counter[str]:
     walk_pages(segment, lambda start: repo.active_members(segment["shard"], limit=PAGE_SIZE, start=start),
                celebrate)
     return counts
-
-
-def _issue(member: Member, template_id: str, day: date, as_of: datetime, *, dry_run: bool
-           ) -> tuple[str | None, bool]:
-    """Issue the member-day coupon once per member and business date: (the coupon's name if the
-    member has it from today's run, whether it was issued now)."""
-    key = f"job:{NAME}:{day.isoformat()}:{member.member_id}"
-
-    def attempt() -> tuple[str | None, bool]:
-        fresh, program, templates, claims, stored = store().claim_context(member.member_id, [template_id], key)
-        template = templates.get(template_id)
-        if template is None or fresh is None:
-            return None, False
-        if stored:
-            return template.name, False
-        if not _eligible(template, fresh, program, claims, as_of):
-            return None, False
-        if dry_run:
-            return template.name, True
-        coupon = new_coupon(template, fresh.member_id, new_coupon_id(as_of), COUPON_SOURCE,
-                            as_of.replace(microsecond=0))
-        try:
-            store().commit(now=as_of, answer=AnswerToStore(key, NAME, 201, {"coupon_id": coupon.coupon_id}),
-                           issued=[IssuedCoupons(template, [(coupon, claims.get(template_id, 0))])])
-        except IdempotencyRecordExists:
-            return template.name, False  # a concurrent run issued it
-        return template.name, True
-
-    return retrying(attempt)
-
-
-def _eligible(template: Template, member: Member, program: dict[str, Any], claims: dict[str, int],
-              as_of: datetime) -> bool:
-    """Active, in stock, under the member's limit and open to the member's tier."""
-    under_limit = template.per_member_limit is None or claims.get(template.template_id, 0) < template.per_member_limit
-    return template.active and template.stock_left != 0 and under_limit and \
-        template.allows_tier(member_tier(member, program, as_of)["code"])
 
 
 def _notify(member: Member, template_id: str, coupon_name: str | None, day: date, as_of: datetime, *,

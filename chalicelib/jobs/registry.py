@@ -8,7 +8,7 @@ from typing import Any
 
 from chalicelib import clock
 from chalicelib.errors import NotFound
-from chalicelib.jobs import coupon_expiry, member_day, points_reset, tier_review
+from chalicelib.jobs import birthday_gifts, coupon_expiry, member_day, points_expiring, points_reset, tier_review
 from chalicelib.jobs.fanout import Segment
 
 _STARTS: dict[str, Callable[..., Counter[str]]] = {
@@ -16,12 +16,16 @@ _STARTS: dict[str, Callable[..., Counter[str]]] = {
     tier_review.NAME: tier_review.start,
     coupon_expiry.NAME: coupon_expiry.start,
     member_day.NAME: member_day.start,
+    birthday_gifts.NAME: birthday_gifts.start,
+    points_expiring.NAME: points_expiring.start,
 }
 _SEGMENTS: dict[str, Callable[[Segment], Counter[str]]] = {
     points_reset.NAME: points_reset.run_segment,
     tier_review.NAME: tier_review.run_segment,
     coupon_expiry.NAME: coupon_expiry.run_segment,
     member_day.NAME: member_day.run_segment,
+    birthday_gifts.NAME: birthday_gifts.run_segment,
+    points_expiring.NAME: points_expiring.run_segment,
 }
 
 

@@ -63,12 +63,14 @@ LOCAL_ONLY = ("chalicelib/local/", "chalicelib/store/schema.py:create_missing_ta
 GRANTED_SERVICES = {"dynamodb", "sqs"}
 # Shanghai keeps UTC+8 all year (no daylight saving since 1991).
 SHANGHAI = timezone(timedelta(hours=8))
-# The scheduled handlers of app.py and the Shanghai time on 1 January each runs at.
+# The scheduled handlers of app.py and the Shanghai time of their last 2026 firing.
 SCHEDULES = {
-    "app.yearly_points_reset": (0, 0),
-    "app.yearly_tier_review": (0, 10),
-    "app.daily_coupon_expiry": (0, 5),
-    "app.daily_member_day": (0, 30),
+    "app.yearly_points_reset": datetime(2027, 1, 1, 0, 0, tzinfo=SHANGHAI),
+    "app.yearly_tier_review": datetime(2027, 1, 1, 0, 10, tzinfo=SHANGHAI),
+    "app.daily_coupon_expiry": datetime(2027, 1, 1, 0, 5, tzinfo=SHANGHAI),
+    "app.daily_member_day": datetime(2027, 1, 1, 0, 30, tzinfo=SHANGHAI),
+    "app.monthly_birthday_gifts": datetime(2027, 1, 1, 0, 20, tzinfo=SHANGHAI),
+    "app.december_points_expiring": datetime(2026, 12, 31, 10, 0, tzinfo=SHANGHAI),
 }
 JOBS_HANDLER = "app.job_segments"
 # Queue permissions: sending (fan-out), and consuming (the SQS event source mapping).
@@ -163,11 +165,11 @@ def _jobs_queue(template: Template) -> tuple[str, Template]:
 
 def _shanghai_time(schedule: str, year: int) -> datetime:
     """When an EventBridge cron (UTC; minute and hour single values, day and month single values or
-    `*`) last fires in `year`, in Shanghai time."""
+    `*`, day also `L`) last fires in `year`, in Shanghai time."""
     assert schedule.startswith("cron(") and schedule.endswith(")"), schedule
     minute, hour, day, month, day_of_week, years = schedule[len("cron("):-1].split(" ")
     assert (day_of_week, years) == ("?", "*"), schedule
-    fires = datetime(year, 12 if month == "*" else int(month), 31 if day == "*" else int(day),
+    fires = datetime(year, 12 if month == "*" else int(month), 31 if day in ("*", "L") else int(day),
                      int(hour), int(minute), tzinfo=timezone.utc)
     return fires.astimezone(SHANGHAI)
 
@@ -232,15 +234,15 @@ def test_every_function_runs_python312_with_dependencies_built_for_it(
     assert [n for n in extensions if ".abi3." not in n and ".cpython-312-" not in n] == []
 
 
-def test_the_schedules_run_at_midnight_and_ten_past_on_new_year_in_shanghai(
+def test_the_schedules_run_at_their_shanghai_times(
     template: Template,
 ) -> None:
-    for handler, (hour, minute) in SCHEDULES.items():
+    for handler, last_2026_firing in SCHEDULES.items():
         [event] = _function(template, handler)["Properties"]["Events"].values()
         assert event["Type"] == "Schedule", handler
-        # Its 2026 firing (UTC) falls in the first minutes of 2027 in Shanghai.
+        # Its last 2026 firing (UTC), in Shanghai: for most, the first minutes of 2027.
         fires = _shanghai_time(event["Properties"]["Schedule"], 2026)
-        assert fires == datetime(2027, 1, 1, hour, minute, tzinfo=SHANGHAI), handler
+        assert fires == last_2026_firing, handler
         assert _function(template, handler)["Properties"]["Timeout"] == 300, handler
     functions = _resources(template, "AWS::Serverless::Function").values()
     scheduled = [
