@@ -7,12 +7,16 @@ time of the app.
    handler registered on the botocore sessions pynamodb creates; WeChat calls are counted by the
    fake. Each route is measured on its second call of the same kind (warm); its first call is
    reported as `cold_round_trips`.
-2. On the same store (unless `--skip-reset`): loads `--reset-members` members holding points
+2. WeChat, on the same store: `WECHAT_PUSHES` encrypted XML `subscribe_msg_popup_event` pushes
+   through `POST /v1/wechat/push`, each granting one send of a template to a new openid (latency
+   p50/p95, round trips a push), then one `notify.send_notice` per granted openid against the
+   fake WeChat (sends/s, DynamoDB and WeChat calls a send).
+3. On the same store (unless `--skip-reset`): loads `--reset-members` members holding points
    (default 20,000) and a quarter as many without, straight into the tables with BatchWriteItem,
    sets the clock to 1 January 2027 00:00 Shanghai and runs `yearly-points-reset` twice through
    the admin route: wall time, calls by operation, idempotency and a sample of ledgers.
-3. Times `python -X importtime -c "import app"` in fresh subprocesses (median of 5).
-4. Writes `bench/results.json` and prints the Markdown tables for the README.
+4. Times `python -X importtime -c "import app"` in fresh subprocesses (median of 5).
+5. Writes `bench/results.json` and prints the Markdown tables for the README.
 
 A missed target is reported, never an error: the exit code is non-zero only when the bench
 itself cannot run.
@@ -20,7 +24,11 @@ itself cannot run.
 from __future__ import annotations
 
 import argparse
+import base64
+import contextlib
+import hashlib
 import itertools
+import secrets
 import json
 import os
 import random
@@ -36,6 +44,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import boto3
 
@@ -61,6 +70,9 @@ LEDGER_SAMPLE = 200
 EXTRAPOLATE_MEMBERS = 1_000_000
 IMPORT_TARGET_MS = 250
 TOP_MODULES = 5
+WECHAT_PUSHES = 200  # pushes timed, each granting the one send made later to its openid
+PUSH_EVENT = "subscribe_msg_popup_event"
+NOTICE_TEMPLATE = "tpl-bench-notice"
 
 BENCH_ENV = {
     "STAGE": "local",
@@ -384,6 +396,87 @@ def run_merchant_routes(bench: Bench, member_id: dict[str, str]) -> None:
     bench.measure("POST /v1/admin/members/{id}/events", event("ann"), event("bob"))
 
 
+def sealed_push(openid: str, template_id: str) -> tuple[str, str]:
+    """(query string, body) of an encrypted XML `subscribe_msg_popup_event` push accepting
+    `template_id` for `openid`, signed and encrypted as WeChat does with the bench's settings."""
+    from wechatpy.crypto import PrpCrypto
+
+    created = str(int(time.time()))
+    message = (f"<xml><ToUserName><![CDATA[gh_bench]]></ToUserName><FromUserName><![CDATA[{openid}]]>"
+               f"</FromUserName><CreateTime>{created}</CreateTime><MsgType><![CDATA[event]]></MsgType>"
+               f"<Event><![CDATA[{PUSH_EVENT}]]></Event><SubscribeMsgPopupEvent><List>"
+               f"<TemplateId><![CDATA[{template_id}]]></TemplateId>"
+               f"<SubscribeStatusString><![CDATA[accept]]></SubscribeStatusString>"
+               f"<PopupScene><![CDATA[0]]></PopupScene></List></SubscribeMsgPopupEvent></xml>")
+    key = base64.b64decode(BENCH_ENV["WECHAT_ENCODING_AES_KEY"] + "=")
+    encrypt = PrpCrypto(key).encrypt(message, BENCH_ENV["WECHAT_APPID"]).decode()
+    nonce = secrets.token_hex(4)
+
+    def sign(*parts: str) -> str:
+        return hashlib.sha1("".join(sorted((BENCH_ENV["WECHAT_TOKEN"], created, nonce, *parts))).encode()).hexdigest()
+
+    query = {"signature": sign(), "timestamp": created, "nonce": nonce, "openid": openid,
+             "encrypt_type": "aes", "msg_signature": sign(encrypt)}
+    body = f"<xml><ToUserName><![CDATA[gh_bench]]></ToUserName><Encrypt><![CDATA[{encrypt}]]></Encrypt></xml>"
+    return urlencode(query), body
+
+
+def measure_wechat(bench: Bench) -> dict[str, Any]:
+    """Time `WECHAT_PUSHES` pushes through the route (each grants one send to a new openid), then
+    send each openid one notice through the notifier against the fake WeChat."""
+    from chalicelib import clock
+    from chalicelib.services import notify
+
+    openids = ["o" + hashlib.sha256(f"bench-push-{i}".encode()).hexdigest()[:27] for i in range(WECHAT_PUSHES)]
+    latencies_ms: list[float] = []
+    push_ops: list[str] = []
+    for openid in openids:
+        query, body = sealed_push(openid, NOTICE_TEMPLATE)
+        ops_before = len(bench.meter.operations)
+        started = time.perf_counter()
+        response = bench.client.http.post(f"/v1/wechat/push?{query}", headers={"Content-Type": "text/xml"},
+                                          body=body)
+        latencies_ms.append((time.perf_counter() - started) * 1000)
+        if response.status_code != 200 or response.body != b"success":
+            raise RuntimeError(f"push: got {response.status_code}: {response.body!r}")
+        push_ops += bench.meter.operations[ops_before:]
+
+    now = clock.now()
+    ops_before, wechat_before = len(bench.meter.operations), len(bench.wechat.calls)
+    started = time.perf_counter()
+    values = {"thing1": "会员日福利已到账"}
+    outcomes = Counter(notify.send_notice(f"m-bench-{i}", openid, NOTICE_TEMPLATE, values, job="bench",
+                                          business_date=clock.business_date(now), now=now)
+                       for i, openid in enumerate(openids))
+    send_s = time.perf_counter() - started
+    if outcomes[notify.SENT] != len(openids):
+        raise RuntimeError(f"send_notice: {dict(outcomes)}")
+    send_ops = bench.meter.operations[ops_before:]
+    wechat_calls = bench.wechat.calls[wechat_before:]
+    percentiles = statistics.quantiles(latencies_ms, n=100)
+    return {
+        "push": {
+            "pushes": len(openids),
+            "event": f"{PUSH_EVENT} (encrypted XML, one template accepted)",
+            "p50_ms": round(statistics.median(latencies_ms), 2),
+            "p95_ms": round(percentiles[94], 2),
+            "max_ms": round(max(latencies_ms), 2),
+            "round_trips_per_push": round(len(push_ops) / len(openids), 2),
+            "calls": dict(Counter(push_ops)),
+        },
+        "notify": {
+            "sends": len(openids),
+            "outcomes": dict(outcomes),
+            "wall_s": round(send_s, 2),
+            "sends_per_s": round(len(openids) / send_s, 1),
+            "dynamodb_calls_per_send": round(len(send_ops) / len(openids), 2),
+            "calls": dict(Counter(send_ops)),
+            "wechat_calls_per_send": round(len(wechat_calls) / len(openids), 2),
+            "wechat_calls": dict(Counter(wechat_calls)),
+        },
+    }
+
+
 @contextmanager
 def local_stack() -> Iterator[tuple[DynamoMeter, CountingWeChat]]:
     """The bench environment, an embedded DynamoDB and a counting fake WeChat, tables created and
@@ -411,16 +504,19 @@ def local_stack() -> Iterator[tuple[DynamoMeter, CountingWeChat]]:
         store.stop()
 
 
-def measure_local(reset_members: int | None) -> tuple[dict[str, RouteResult], dict[str, Any] | None]:
-    """Round trips per route, then (unless `reset_members` is None) the yearly reset over that
-    many members holding points, on one local stack."""
-    with local_stack() as (meter, wechat):
+def measure_local(reset_members: int | None
+                  ) -> tuple[dict[str, RouteResult], dict[str, Any], dict[str, Any] | None]:
+    """Round trips per route, the WeChat pushes and sends, then (unless `reset_members` is None)
+    the yearly reset over that many members holding points, on one local stack. The app's JSON
+    log lines are written (their cost is measured) to /dev/null instead of stdout."""
+    with local_stack() as (meter, wechat), open(os.devnull, "w") as devnull, contextlib.redirect_stdout(devnull):
         from app import app
 
         bench = Bench(Client(app, stage_name="local", project_dir=str(REPO_ROOT)), meter, wechat)
         run_routes(bench)
+        measured_wechat = measure_wechat(bench)
         reset = None if reset_members is None else measure_reset(bench, reset_members)
-        return bench.results, reset
+        return bench.results, measured_wechat, reset
 
 
 @contextmanager
@@ -686,9 +782,27 @@ def markdown(results: dict[str, Any]) -> str:
     verdict = "" if results["import_ms"] < IMPORT_TARGET_MS else " (missed)"
     lines += ["", f"`import app`: {results['import_ms']:g} ms (median of {IMPORT_RUNS} fresh "
                   f"`python -X importtime` runs; target < {IMPORT_TARGET_MS} ms{verdict})."]
+    lines += ["", wechat_markdown(results["wechat"])]
     if results["reset"]:
         lines += ["", reset_markdown(results["reset"])]
     return "\n".join(lines)
+
+
+def wechat_markdown(measured: dict[str, Any]) -> str:
+    """The push latency and notifier throughput table."""
+    def calls(counts: dict[str, int]) -> str:
+        return ", ".join(f"{op} {n:,}" for op, n in sorted(counts.items(), key=lambda kv: -kv[1]))
+
+    push, sends = measured["push"], measured["notify"]
+    return "\n".join([
+        "| WeChat, in-process (fake WeChat) | |", "| --- | --- |",
+        f"| `POST /v1/wechat/push`: {push['pushes']} {push['event']} | p50 {push['p50_ms']:g} ms, "
+        f"p95 {push['p95_ms']:g} ms; {push['round_trips_per_push']:g} DynamoDB round trips a push "
+        f"({calls(push['calls'])}) |",
+        f"| `notify.send_notice`: {sends['sends']} sends granted by those pushes | "
+        f"{sends['sends_per_s']:g} sends/s; {sends['dynamodb_calls_per_send']:g} DynamoDB calls a send "
+        f"({calls(sends['calls'])}); {sends['wechat_calls_per_send']:g} WeChat calls a send |",
+    ])
 
 
 def reset_markdown(reset: dict[str, Any]) -> str:
@@ -739,9 +853,10 @@ def main() -> int:
     args = parser.parse_args()
     if args.reset_members < 1:
         parser.error("--reset-members must be at least 1")
-    routes, reset = measure_local(None if args.skip_reset else args.reset_members)
+    routes, measured_wechat, reset = measure_local(None if args.skip_reset else args.reset_members)
     results: dict[str, Any] = {
         "routes": {route: result.as_json(TARGETS.get(route), NOTES.get(route)) for route, result in routes.items()},
+        "wechat": measured_wechat,
         **measure_import(),
         "reset": reset,
         "targets": {**TARGETS, "import_ms": IMPORT_TARGET_MS},

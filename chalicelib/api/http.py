@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import time
 from collections.abc import Callable
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -18,7 +19,7 @@ from typing import Any
 from chalice import Response
 from chalice.app import Request
 
-from chalicelib import clock
+from chalicelib import clock, logs
 from chalicelib.config import settings
 from chalicelib.domain.tokens import Principal, admin_identity, verify_token
 from chalicelib.errors import AppError, PayloadTooLarge, Unauthenticated, ValidationError
@@ -29,6 +30,7 @@ PUBLIC, TOKEN, OPTIONAL_TOKEN, ADMIN = "public", "token", "optional-token", "adm
 
 _current_request: ContextVar[Request] = ContextVar("current_request")
 log = logging.getLogger("member-loyalty")
+logs.configure()
 
 _CHALICE_ERRORS = {
     400: "VALIDATION_ERROR", 403: "FORBIDDEN", 404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED",
@@ -97,10 +99,38 @@ def _bearer(request: Request) -> str:
     return token.strip()
 
 
+def _respond(view: Callable[[Call], Any], call: Call, request: Request, auth: str, status: int,
+             json_body: bool) -> Response:
+    """Enforce the size, authenticate, parse the body, run the view and render its answer."""
+    try:
+        if len(call.raw) > MAX_BODY_BYTES:
+            raise PayloadTooLarge()
+        conf = settings()
+        if auth == TOKEN or (auth == OPTIONAL_TOKEN and request.headers.get("authorization")):
+            call.principal = verify_token(conf.token_secret, _bearer(request), now=int(clock.now().timestamp()))
+        elif auth == ADMIN:
+            call.actor = admin_identity(conf.admin_api_keys, request.headers.get("x-admin-key"))
+        if json_body and request.method in ("POST", "PUT", "PATCH"):
+            call.body = _parse_body(request)
+            call.fields = set(call.body)
+        result = view(call)
+    except AppError as exc:
+        if exc.status >= 500:
+            log.error("%s %s failed: %s", request.method, request.context.get("resourcePath"), exc.code,
+                      exc_info=True)
+        return error_response(exc.status, exc.code, exc.message)
+    if isinstance(result, Response):
+        return result
+    if isinstance(result, tuple):
+        return json_response(result[1], result[0])
+    return json_response(result, status)
+
+
 def endpoint(auth: str, status: int = 200, *, json_body: bool = True
              ) -> Callable[[Callable[[Call], Any]], Callable[..., Response]]:
     """Wrap a view: enforce size, parse the body (JSON, or kept raw with `json_body=False`),
-    authenticate, render its result or its error.
+    authenticate, render its result or its error; log one structured line per request (method,
+    route, status, duration, the admin key's identity; never a token, openid or phone).
 
     A view returns a body (rendered with `status`), a `(status, body)` pair, or a Response.
     """
@@ -108,31 +138,18 @@ def endpoint(auth: str, status: int = 200, *, json_body: bool = True
         @functools.wraps(view)
         def handle(**params: str) -> Response:
             request = _current_request.get()
+            started = time.perf_counter()
+            call = Call(body={}, query=dict(request.query_params or {}), params=params,
+                        raw=request.raw_body or b"")
+            answered = 500
             try:
-                if len(request.raw_body or b"") > MAX_BODY_BYTES:
-                    raise PayloadTooLarge()
-                call = Call(body={}, query=dict(request.query_params or {}), params=params,
-                            raw=request.raw_body or b"")
-                conf = settings()
-                if auth == TOKEN or (auth == OPTIONAL_TOKEN and request.headers.get("authorization")):
-                    call.principal = verify_token(conf.token_secret, _bearer(request),
-                                                  now=int(clock.now().timestamp()))
-                elif auth == ADMIN:
-                    call.actor = admin_identity(conf.admin_api_keys, request.headers.get("x-admin-key"))
-                if json_body and request.method in ("POST", "PUT", "PATCH"):
-                    call.body = _parse_body(request)
-                    call.fields = set(call.body)
-                result = view(call)
-            except AppError as exc:
-                if exc.status >= 500:
-                    log.error("%s %s failed: %s", request.method, request.context.get("resourcePath"),
-                              exc.code, exc_info=True)
-                return error_response(exc.status, exc.code, exc.message)
-            if isinstance(result, Response):
-                return result
-            if isinstance(result, tuple):
-                return json_response(result[1], result[0])
-            return json_response(result, status)
+                response = _respond(view, call, request, auth, status, json_body)
+                answered = response.status_code
+                return response
+            finally:
+                log.info("request", extra={"fields": {
+                    "method": request.method, "route": request.context.get("resourcePath"), "status": answered,
+                    "duration_ms": round((time.perf_counter() - started) * 1000, 1), "actor": call.actor}})
 
         return handle
 
