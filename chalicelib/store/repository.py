@@ -629,16 +629,8 @@ class Store:
 
     def update_template(self, template: Template) -> None:
         """Replace a template's definition, conditioned on the version read (VersionConflict)."""
-        record = CouponTemplateRecord(TEMPLATE_CATALOG, template.template_id)
-        with store_errors():
-            try:
-                record.update(actions=[CouponTemplateRecord.definition.set(template_definition(template)),
-                                       CouponTemplateRecord.version.set(template.version + 1)],
-                              condition=CouponTemplateRecord.version == template.version)
-            except PynamoDBException as exc:
-                if condition_failed(exc):
-                    raise VersionConflict() from exc
-                raise
+        _replace_definition(CouponTemplateRecord(TEMPLATE_CATALOG, template.template_id),
+                            template_definition(template), template.version)
 
     def save_reward(self, reward: Reward, now: datetime) -> None:
         """Store a new reward."""
@@ -648,16 +640,8 @@ class Store:
 
     def update_reward(self, reward: Reward) -> None:
         """Replace a reward's definition, conditioned on the version read (VersionConflict)."""
-        record = RewardRecord(TEMPLATE_CATALOG, reward.reward_id)
-        with store_errors():
-            try:
-                record.update(actions=[RewardRecord.definition.set(reward_definition(reward)),
-                                       RewardRecord.version.set(reward.version + 1)],
-                              condition=RewardRecord.version == reward.version)
-            except PynamoDBException as exc:
-                if condition_failed(exc):
-                    raise VersionConflict() from exc
-                raise
+        _replace_definition(RewardRecord(TEMPLATE_CATALOG, reward.reward_id), reward_definition(reward),
+                            reward.version)
 
     def mark_shipped(self, redemption_id: str, note: str | None, now: datetime) -> bool:
         """Mark a pending gift shipped; False if it was not pending."""
@@ -814,6 +798,19 @@ class Store:
                                                            last_evaluated_key=start)
             records = list(result)
         return [m for m in map(to_member, records) if m is not None], result.last_evaluated_key
+
+
+def _replace_definition(record: CouponTemplateRecord | RewardRecord, definition: str, version: int) -> None:
+    """Set a catalog item's definition and bump its version, if it is still at `version`."""
+    model = type(record)
+    with store_errors():
+        try:
+            record.update(actions=[model.definition.set(definition), model.version.set(version + 1)],
+                          condition=model.version == version)
+        except PynamoDBException as exc:
+            if condition_failed(exc):
+                raise VersionConflict() from exc
+            raise
 
 
 def _to_answer(record: IdempotencyRecord) -> StoredAnswer:
