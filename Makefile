@@ -13,10 +13,12 @@ $(STAMP): requirements.txt requirements-dev.txt
 
 ## Serve the API on 127.0.0.1:$${PORT:-8000} with an embedded DynamoDB and fake WeChat.
 run: $(STAMP)
-	$(PY) -m chalicelib.local
+	$(PY) -m devstack
 
-## Run the whole suite (unit, integration, API, infra lint).
+## Lint, type-check, then run the whole suite (unit, integration, API, infra lint).
 test: $(STAMP)
+	$(PY) -m ruff check --quiet app.py chalicelib devstack infra bench tests
+	$(PY) -m mypy
 	$(PY) -m pytest -q -p no:cacheprovider tests
 
 ## Count DynamoDB round trips per route and measure import time; writes bench/results.json.

@@ -4,14 +4,13 @@ is 00:00 on 1 January in Shanghai)."""
 import json
 import os
 
-from chalice import Chalice, Cron
-from chalice.app import CloudWatchEvent, SQSEvent
+from chalice.app import Chalice, CloudWatchEvent, Cron, SQSEvent
 
 from chalicelib.api import admin, coupons, members, orders, rewards, wechat
 from chalicelib.api.http import envelope_middleware
 from chalicelib.clock import parse_instant
 from chalicelib.jobs import birthday_gifts, coupon_expiry, member_day, points_expiring, points_reset, tier_review
-from chalicelib.jobs.registry import run_job, run_segment
+from chalicelib.jobs.registry import run_job, run_queued_segment
 
 app = Chalice(app_name="member-loyalty")
 app.register_middleware(envelope_middleware, "http")
@@ -65,4 +64,4 @@ def december_points_expiring(event: CloudWatchEvent) -> None:
 def job_segments(event: SQSEvent) -> None:
     """One segment of a fanned-out job (a shard, one page at a time)."""
     for record in event:
-        run_segment(json.loads(record.body))
+        run_queued_segment(json.loads(record.body))

@@ -61,62 +61,132 @@ class NotFound(AppError):
 
 
 class Conflict(AppError):
-    """A business rule refuses the state change; `code` says which."""
+    """A business rule refuses the state change (409). Never raised itself: each contract code has
+    its own subclass below, with the code as a class attribute."""
 
     status = 409
 
-    def __init__(self, code: str, message: str) -> None:
+    def __init__(self, message: str | None = None) -> None:
+        if type(self) is Conflict:
+            raise TypeError("raise the Conflict subclass of the contract code, not Conflict itself")
         super().__init__(message)
-        self.code = code
 
 
 class AlreadyMember(Conflict):
     """The openid already belongs to a member."""
 
-    def __init__(self) -> None:
-        super().__init__("ALREADY_MEMBER", "已经是会员")
-
-
-class BirthdayLocked(Conflict):
-    """The birthday was set before and cannot change."""
+    code, default_message = "ALREADY_MEMBER", "已经是会员"
 
     def __init__(self) -> None:
-        super().__init__("BIRTHDAY_LOCKED", "生日设置后不可修改")
+        super().__init__()
 
 
-class IdempotencyKeyReused(Conflict):
-    """The request_id was used before with a different body."""
+class AlreadyCheckedIn(Conflict):
+    """That Shanghai date is already checked in (today's check-in, or a make-up of a done day)."""
 
-    def __init__(self) -> None:
-        super().__init__("IDEMPOTENCY_KEY_REUSED", "request_id 已用于另一个请求")
+    code, default_message = "ALREADY_CHECKED_IN", "今天已经签到过了"
 
-
-class NegativeBalance(Conflict):
-    """The change would take the points balance below zero."""
-
-    def __init__(self, balance: int, delta: int) -> None:
-        super().__init__("NEGATIVE_BALANCE", f"当前 {balance} 积分，无法扣减 {-delta} 积分")
+    def __init__(self, message: str | None = None) -> None:
+        super().__init__(message)
 
 
-class OrderConflict(Conflict):
-    """The order_id (or refund_id) was recorded before with a different body."""
+class InsufficientPoints(Conflict):
+    """The spendable balance is below what the change costs."""
 
-    def __init__(self, what: str = "order_id") -> None:
-        super().__init__("ORDER_CONFLICT", f"{what} 已用于另一笔不同的记录")
+    code = "INSUFFICIENT_POINTS"
+
+    def __init__(self, needed: int, balance: int) -> None:
+        super().__init__(f"需要 {needed} 积分，当前 {balance} 积分")
 
 
-class RefundExceedsOrder(Conflict):
-    """The refunds would add up to more than the order's amount."""
+class OutOfStock(Conflict):
+    """No stock left (a coupon template or a reward); coupons and rewards word it differently."""
 
-    def __init__(self, refundable: int) -> None:
-        super().__init__("REFUND_EXCEEDS_ORDER", f"退款总额超过订单金额，最多还可退 {refundable} 分")
+    code = "OUT_OF_STOCK"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+
+
+class LimitReached(Conflict):
+    """A per-member or monthly limit is used up; the message says which."""
+
+    code = "LIMIT_REACHED"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
 
 
 class CouponNotUsable(Conflict):
     """The coupon cannot be used on this order."""
 
+    code, default_message = "COUPON_NOT_USABLE", "优惠券不可用"
+
     def __init__(self, message: str = "优惠券不可用") -> None:
-        super().__init__("COUPON_NOT_USABLE", message)
+        super().__init__(message)
+
+
+class BirthdayLocked(Conflict):
+    """The birthday was set before and cannot change."""
+
+    code, default_message = "BIRTHDAY_LOCKED", "生日设置后不可修改"
+
+    def __init__(self) -> None:
+        super().__init__()
+
+
+class IdempotencyKeyReused(Conflict):
+    """The request_id was used before with a different body."""
+
+    code, default_message = "IDEMPOTENCY_KEY_REUSED", "request_id 已用于另一个请求"
+
+    def __init__(self) -> None:
+        super().__init__()
+
+
+class OrderConflict(Conflict):
+    """The order_id (or refund_id) was recorded before with a different body."""
+
+    code = "ORDER_CONFLICT"
+
+    def __init__(self, what: str = "order_id") -> None:
+        super().__init__(f"{what} 已用于另一笔不同的记录")
+
+
+class RefundExceedsOrder(Conflict):
+    """The refunds would add up to more than the order's amount."""
+
+    code = "REFUND_EXCEEDS_ORDER"
+
+    def __init__(self, refundable: int) -> None:
+        super().__init__(f"退款总额超过订单金额，最多还可退 {refundable} 分")
+
+
+class NegativeBalance(Conflict):
+    """The change would take the points balance below zero."""
+
+    code = "NEGATIVE_BALANCE"
+
+    def __init__(self, balance: int, delta: int) -> None:
+        super().__init__(f"当前 {balance} 积分，无法扣减 {-delta} 积分")
+
+
+class HoldExpired(Conflict):
+    """A checkout hold past its expiry can no longer take its coupon or points (§9)."""
+
+    code, default_message = "HOLD_EXPIRED", "结算已超时，积分或优惠券已释放"
+
+    def __init__(self, message: str | None = None) -> None:
+        super().__init__(message)
+
+
+class HoldClosed(Conflict):
+    """The checkout hold was cancelled and cannot be confirmed (§9)."""
+
+    code, default_message = "HOLD_CLOSED", "结算已取消"
+
+    def __init__(self, message: str | None = None) -> None:
+        super().__init__(message)
 
 
 class PayloadTooLarge(AppError):

@@ -65,7 +65,7 @@ class StdoutHandler(logging.StreamHandler):  # type: ignore[type-arg]
         logging.Handler.__init__(self)
 
     @property
-    def stream(self) -> Any:  # type: ignore[override]
+    def stream(self) -> Any:
         """The current standard output."""
         return sys.stdout
 

@@ -1,8 +1,8 @@
 """Deployment: the stage's AWS resources as a template merged into `chalice package` output.
 
 `resources.build_merge_template` derives the tables and permissions from the pynamodb models in
-`chalicelib/store/schema.py`, the same registry the local stack creates its tables from, and adds
-the jobs queue the stage's `JOBS_QUEUE_NAME` names;
+`chalicelib/store/tables.py` (the registry of every aggregate store's models), the same registry
+the local stack creates its tables from, and adds the jobs queue the stage's `JOBS_QUEUE_NAME` names;
 `python -m infra.package OUTDIR --stage dev` writes the deployable SAM template and zip.
 """
 from __future__ import annotations

@@ -30,7 +30,7 @@ from chalice.utils import to_cfn_resource_name
 from pynamodb.models import Model
 
 from chalicelib.config import settings
-from chalicelib.store.schema import ALL_MODELS, TTL_ATTRIBUTES
+from chalicelib.store.tables import ALL_MODELS, TTL_ATTRIBUTES
 from infra import function_timeout, stage_environment
 
 Template = dict[str, Any]

@@ -3,7 +3,7 @@
 `pytest_configure` sets the environment before any test module imports `chalicelib.store` (its
 pynamodb models read the table prefix and endpoint at import), then creates the tables and seeds
 the default program. Tests share the tables: each one uses its own WeChat users (login codes
-`<unique name>.<n>`, see `chalicelib.local.fake_wechat`) instead of clearing them.
+`<unique name>.<n>`, see `devstack.fake_wechat`) instead of clearing them.
 """
 from __future__ import annotations
 
@@ -12,19 +12,18 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from chalice.test import Client
-
 from servers import ADMIN_KEY, REPO_ROOT, TEST_ENV, free_port, stop_process_group, wait_for_health
 
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
-from chalicelib.local.dynamodb import EmbeddedDynamoDB  # noqa: E402
-from chalicelib.local.fake_wechat import FakeWeChat  # noqa: E402
+from devstack.dynamodb import EmbeddedDynamoDB  # noqa: E402
+from devstack.fake_wechat import FakeWeChat  # noqa: E402
 
 _stack: dict[str, EmbeddedDynamoDB | FakeWeChat] = {}
 
@@ -41,16 +40,9 @@ def pytest_configure(config: pytest.Config) -> None:
     _stack["wechat"] = wechat
     os.environ["WECHAT_API_BASE_URL"] = wechat.start()
 
-    from chalicelib.store.schema import create_missing_tables
+    from devstack.runner import prepare_store
 
-    create_missing_tables()
-    try:
-        from chalicelib.services.program import seed_default_program
-    except ImportError as exc:
-        if exc.name != "chalicelib.services.program":
-            raise
-    else:
-        seed_default_program()
+    prepare_store()
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -95,23 +87,23 @@ def client() -> Iterator[Client]:
         yield test_client
 
 
-@pytest.fixture
-def live_server(tmp_path: Path) -> Iterator[Callable[..., str]]:
-    """A factory: `live_server(**env_overrides) -> base_url` runs `python -m chalicelib.local`.
+class LiveServers:
+    """`python -m devstack` server processes on free ports, sharing the session's store, tables and
+    fake WeChat, like several Lambda instances behind one API; `processes[base_url]` lets a test
+    crash one. `stop()` kills them all."""
 
-    Each server is a separate process on a free port, sharing the session's store, tables and fake
-    WeChat, like several Lambda instances behind one API. They are killed at teardown;
-    `live_server.processes[base_url]` lets a test crash one earlier.
-    """
-    started: list[subprocess.Popen[bytes]] = []
+    def __init__(self, log_dir: Path) -> None:
+        self.log_dir = log_dir
+        self.processes: dict[str, subprocess.Popen[bytes]] = {}
 
-    def start(**env_overrides: str) -> str:
+    def __call__(self, **env_overrides: str) -> str:
+        """Start one more server (with these environment overrides); return its base URL."""
         port = free_port()
         env = {**os.environ, **env_overrides, "PORT": str(port)}
-        log = tmp_path / f"live-server-{port}.log"
+        log = self.log_dir / f"live-server-{port}.log"
         with log.open("wb") as out:
             process = subprocess.Popen(
-                [sys.executable, "-m", "chalicelib.local"],
+                [sys.executable, "-m", "devstack"],
                 cwd=REPO_ROOT,
                 env=env,
                 stdin=subprocess.DEVNULL,
@@ -119,16 +111,33 @@ def live_server(tmp_path: Path) -> Iterator[Callable[..., str]]:
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
-        started.append(process)
         base_url = f"http://127.0.0.1:{port}"
+        self.processes[base_url] = process
         wait_for_health(base_url, process, log)
-        start.processes[base_url] = process  # type: ignore[attr-defined]
         return base_url
 
-    start.processes = {}  # type: ignore[attr-defined]
-    yield start
-    for process in started:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGTERM)
-    for process in started:
-        stop_process_group(process)
+    def stop(self) -> None:
+        """Terminate every server started, then make sure their process groups are gone."""
+        for process in self.processes.values():
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGTERM)
+        for process in self.processes.values():
+            stop_process_group(process)
+
+
+@pytest.fixture
+def live_server(tmp_path: Path) -> Iterator[LiveServers]:
+    """A factory: `live_server(**env_overrides) -> base_url`; its servers are killed at teardown."""
+    servers = LiveServers(tmp_path)
+    yield servers
+    servers.stop()
+
+
+@pytest.fixture(scope="module")
+def two_instances(tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[str]]:
+    """Two servers for a whole module (tests that only need two instances, without a test clock)."""
+    servers = LiveServers(tmp_path_factory.mktemp("instances"))
+    try:
+        yield [servers(), servers()]
+    finally:
+        servers.stop()

@@ -1,5 +1,5 @@
 """What the test session runs beside the app: its environment, free ports, and live server
-processes (`python -m chalicelib.local`, as `make run` starts it)."""
+processes (`python -m devstack`, as `make run` starts it)."""
 from __future__ import annotations
 
 import contextlib

@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from chalice import Blueprint, Response
+from chalice.app import Blueprint, Response
 
 from chalicelib import clock
 from chalicelib.api.http import ADMIN, Call, endpoint
@@ -12,14 +12,14 @@ from chalicelib.config import settings
 from chalicelib.domain.validation import (
     ID_MAX,
     TEXT_MAX,
-    ValidationError,
     read_int,
     read_request_id,
     read_str,
     reject_unknown,
 )
-from chalicelib.errors import NotFound
+from chalicelib.errors import NotFound, ValidationError
 from chalicelib.services import members, points, program
+from chalicelib.wiring import uow
 
 bp = Blueprint(__name__)
 
@@ -30,13 +30,13 @@ MAX_ADJUST = 10_000_000
 @bp.route("/v1/admin/program", methods=["GET"])
 @endpoint(ADMIN)
 def get_program(call: Call) -> dict[str, Any]:
-    return program.get_program()
+    return program.get_program(uow())
 
 
 @bp.route("/v1/admin/program", methods=["PUT"])
 @endpoint(ADMIN)
 def put_program(call: Call) -> dict[str, Any]:
-    return program.replace_program(call.body)
+    return program.replace_program(uow(), call.body)
 
 
 @bp.route("/v1/admin/members", methods=["GET"])
@@ -45,13 +45,13 @@ def find_members(call: Call) -> dict[str, Any]:
     phone = read_str(call.query, "phone", max_length=21)
     if not PHONE.match(phone):
         raise ValidationError("phone must be 5 to 20 digits")
-    return members.find_by_phone(phone)
+    return members.find_by_phone(uow(), phone)
 
 
 @bp.route("/v1/admin/members/{member_id}", methods=["GET"])
 @endpoint(ADMIN)
 def get_member(call: Call) -> dict[str, Any]:
-    return members.get_member_for_admin(_member_id(call))
+    return members.get_member_for_admin(uow(), _member_id(call))
 
 
 @bp.route("/v1/admin/members/{member_id}/points", methods=["POST"])
@@ -63,7 +63,7 @@ def adjust_points(call: Call) -> tuple[int, Any]:
     if delta == 0:
         raise ValidationError("delta must not be 0")
     reason = read_str(call.body, "reason", max_length=TEXT_MAX)
-    return points.adjust_points(_member_id(call), request_id=request_id, delta=delta, reason=reason,
+    return points.adjust_points(uow(), _member_id(call), request_id=request_id, delta=delta, reason=reason,
                                 actor=call.actor or "")
 
 

@@ -16,8 +16,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
-from chalice import Response
-from chalice.app import Request
+from chalice.app import Request, Response
 
 from chalicelib import clock, logs
 from chalicelib.config import settings
@@ -50,6 +49,13 @@ class Call:
     fields: set[str] = field(default_factory=set)
     raw: bytes = b""
 
+    @property
+    def token(self) -> Principal:
+        """Who the member token of a TOKEN route speaks for."""
+        if self.principal is None:
+            raise Unauthenticated()
+        return self.principal
+
 
 def json_response(body: Any, status: int = 200) -> Response:
     """A JSON answer, UTF-8 without escaping Chinese text."""
@@ -74,8 +80,13 @@ def envelope_middleware(event: Request, get_response: Callable[[Request], Respon
     return response
 
 
-def _parse_body(request: Request) -> dict[str, Any]:
+def _raw_body(request: Request) -> bytes:
     raw = request.raw_body or b""
+    return raw.encode("utf-8") if isinstance(raw, str) else raw
+
+
+def _parse_body(request: Request) -> dict[str, Any]:
+    raw = _raw_body(request)
     if not raw.strip():
         return {}
     try:
@@ -92,7 +103,7 @@ def _reject_constant(name: str) -> Any:
 
 
 def _bearer(request: Request) -> str:
-    header = request.headers.get("authorization", "")
+    header: str = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthenticated()
@@ -140,7 +151,7 @@ def endpoint(auth: str, status: int = 200, *, json_body: bool = True
             request = _current_request.get()
             started = time.perf_counter()
             call = Call(body={}, query=dict(request.query_params or {}), params=params,
-                        raw=request.raw_body or b"")
+                        raw=_raw_body(request))
             answered = 500
             try:
                 response = _respond(view, call, request, auth, status, json_body)

@@ -4,8 +4,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from chalice import Blueprint, Response
+from chalice.app import Blueprint, Response
 
+from chalicelib import clock
 from chalicelib.api.http import PUBLIC, TOKEN, Call, endpoint
 from chalicelib.domain.member import GENDERS, normalise_referral_code
 from chalicelib.domain.validation import (
@@ -13,16 +14,16 @@ from chalicelib.domain.validation import (
     NAME_MAX,
     TEXT_MAX,
     URL_MAX,
-    ValidationError,
     parse_date,
     read_enum,
     read_int,
     read_str,
     reject_unknown,
 )
-from chalicelib import clock
+from chalicelib.errors import ValidationError
 from chalicelib.services import checkins, members, points
 from chalicelib.services.members import Profile
+from chalicelib.wiring import uow, wechat
 
 bp = Blueprint(__name__)
 
@@ -41,7 +42,7 @@ def health(call: Call) -> dict[str, str]:
 @endpoint(PUBLIC)
 def login(call: Call) -> dict[str, Any]:
     reject_unknown(call.body, ("code",))
-    return members.login(read_str(call.body, "code", max_length=128))
+    return members.login(uow(), wechat(), read_str(call.body, "code", max_length=128))
 
 
 @bp.route("/v1/members", methods=["POST"])
@@ -49,27 +50,27 @@ def login(call: Call) -> dict[str, Any]:
 def signup(call: Call) -> dict[str, Any]:
     reject_unknown(call.body, PROFILE_FIELDS[:-1] + ("referral_code",))
     referral = read_str(call.body, "referral_code", max_length=ID_MAX, default=None)
-    return members.signup(call.principal, _profile(call.body),
+    return members.signup(uow(), wechat(), call.token, _profile(call.body),
                           normalise_referral_code(referral) if referral else None)
 
 
 @bp.route("/v1/members/me", methods=["GET"])
 @endpoint(TOKEN)
 def get_me(call: Call) -> dict[str, Any]:
-    return members.get_me(call.principal)
+    return members.get_me(uow(), call.token)
 
 
 @bp.route("/v1/members/me", methods=["PATCH"])
 @endpoint(TOKEN)
 def update_me(call: Call) -> dict[str, Any]:
     reject_unknown(call.body, PROFILE_FIELDS)
-    return members.update_me(call.principal, _profile(call.body), call.fields)
+    return members.update_me(uow(), wechat(), call.token, _profile(call.body), call.fields)
 
 
 @bp.route("/v1/members/me", methods=["DELETE"])
 @endpoint(TOKEN)
 def delete_me(call: Call) -> Response:
-    members.delete_me(call.principal)
+    members.delete_me(uow(), call.token)
     return Response(body="", status_code=204)
 
 
@@ -78,39 +79,32 @@ def delete_me(call: Call) -> Response:
 def check_in(call: Call) -> dict[str, Any]:
     reject_unknown(call.body, ("date",))
     makeup = read_str(call.body, "date", max_length=10, default=None)
-    return checkins.check_in_now(call.principal, parse_date(makeup, "date") if makeup else None)
+    return checkins.check_in_now(uow(), call.token, parse_date(makeup, "date") if makeup else None)
 
 
 @bp.route("/v1/checkins", methods=["GET"])
 @endpoint(TOKEN)
 def checkin_calendar(call: Call) -> dict[str, Any]:
     month = call.query.get("month")
-    if month is not None:
-        if not MONTH.match(month) or not 1 <= int(month[5:]) <= 12:
-            raise ValidationError("month must be YYYY-MM")
-    return checkins.calendar(call.principal, month)
+    if month is not None and (not MONTH.match(month) or not 1 <= int(month[5:]) <= 12):
+        raise ValidationError("month must be YYYY-MM")
+    return checkins.calendar(uow(), call.token, month)
 
 
 @bp.route("/v1/points/ledger", methods=["GET"])
 @endpoint(TOKEN)
 def ledger(call: Call) -> dict[str, Any]:
-    limit, before = page_params(call.query)
-    return points.ledger_page(call.principal, limit=limit, before_seq=before)
+    return points.ledger_page(uow(), call.token, limit=page_limit(call.query),
+                              cursor=call.query.get("cursor") or None)
 
 
-def page_params(query: dict[str, str]) -> tuple[int, int | None]:
-    """`?limit=` (1..100, default 20) and `?cursor=` of a list route."""
-    limit = 20
-    if "limit" in query:
-        if not query["limit"].isdigit() or not 1 <= int(query["limit"]) <= 100:
-            raise ValidationError("limit must be an integer from 1 to 100")
-        limit = int(query["limit"])
-    cursor = query.get("cursor")
-    if cursor is None or cursor == "":
-        return limit, None
-    if not cursor.isdigit() or not 1 <= int(cursor) <= 10**12:
-        raise ValidationError("cursor is invalid")
-    return limit, int(cursor)
+def page_limit(query: dict[str, str]) -> int:
+    """`?limit=` of a list route: 1..100, default 20 (`?cursor=` is the store's to check)."""
+    if "limit" not in query:
+        return 20
+    if not query["limit"].isdigit() or not 1 <= int(query["limit"]) <= 100:
+        raise ValidationError("limit must be an integer from 1 to 100")
+    return int(query["limit"])
 
 
 def _profile(body: dict[str, Any]) -> Profile:

@@ -5,22 +5,22 @@ import re
 from datetime import timedelta
 from typing import Any
 
-from chalice import Blueprint
+from chalice.app import Blueprint
 
 from chalicelib import clock
 from chalicelib.api.http import ADMIN, Call, endpoint
 from chalicelib.domain.validation import (
     ID_MAX,
-    ValidationError,
     read_int,
     read_request_id,
     read_str,
     reject_unknown,
     require_object,
 )
-from chalicelib.errors import NotFound
+from chalicelib.errors import NotFound, ValidationError
 from chalicelib.jobs.registry import run_job
 from chalicelib.services import orders, points
+from chalicelib.wiring import uow
 
 bp = Blueprint(__name__)
 
@@ -41,7 +41,7 @@ def record_order(call: Call) -> tuple[int, Any]:
     subtotal = read_int(body, "subtotal_fen", minimum=0, maximum=MAX_FEN, default=amount)
     if subtotal < amount:
         raise ValidationError("subtotal_fen must not be less than amount_fen")
-    return orders.record_order(orders.OrderRequest(
+    return orders.record_order(uow(), orders.OrderRequest(
         order_id=read_str(body, "order_id", max_length=ID_MAX, pattern=ORDER_ID),
         member_id=read_str(body, "member_id", max_length=ID_MAX),
         amount_fen=amount,
@@ -61,6 +61,7 @@ def record_refund(call: Call) -> tuple[int, Any]:
     if not ORDER_ID.match(order_id):
         raise NotFound("订单不存在")
     return orders.record_refund(
+        uow(),
         order_id,
         read_str(call.body, "refund_id", max_length=ID_MAX, pattern=ORDER_ID),
         read_int(call.body, "amount_fen", minimum=1, maximum=MAX_FEN),
@@ -72,6 +73,7 @@ def record_refund(call: Call) -> tuple[int, Any]:
 def record_event(call: Call) -> tuple[int, Any]:
     reject_unknown(call.body, ("request_id", "type", "ref"))
     return points.record_event(
+        uow(),
         call.params["member_id"],
         request_id=read_request_id(call.body),
         kind=read_str(call.body, "type", max_length=32),

@@ -4,22 +4,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalice import Blueprint
+from chalice.app import Blueprint
 
 from chalicelib.api.http import ADMIN, OPTIONAL_TOKEN, TOKEN, Call, endpoint
-from chalicelib.api.members import page_params
+from chalicelib.api.members import page_limit
 from chalicelib.domain.rewards import FULFILMENT_STATUSES
 from chalicelib.domain.validation import (
     ID_MAX,
     TEXT_MAX,
-    ValidationError,
     read_request_id,
     read_str,
     reject_unknown,
 )
-from chalicelib.errors import NotFound
+from chalicelib.errors import NotFound, ValidationError
 from chalicelib.services import rewards
-from chalicelib.services.common import decode_cursor, encode_cursor
+from chalicelib.wiring import uow
 
 bp = Blueprint(__name__)
 
@@ -27,32 +26,32 @@ bp = Blueprint(__name__)
 @bp.route("/v1/rewards", methods=["GET"])
 @endpoint(OPTIONAL_TOKEN)
 def mall(call: Call) -> dict[str, Any]:
-    return rewards.list_for_member(call.principal)
+    return rewards.list_for_member(uow(), call.principal)
 
 
 @bp.route("/v1/rewards/{reward_id}/redeem", methods=["POST"])
 @endpoint(TOKEN)
 def redeem(call: Call) -> tuple[int, Any]:
     reject_unknown(call.body, ("request_id",))
-    return rewards.redeem(call.principal, _id(call, "reward_id"), read_request_id(call.body))
+    return rewards.redeem(uow(), call.token, _id(call, "reward_id"), read_request_id(call.body))
 
 
 @bp.route("/v1/admin/rewards", methods=["POST"])
 @endpoint(ADMIN, status=201)
 def create_reward(call: Call) -> dict[str, Any]:
-    return rewards.create_reward(call.body)
+    return rewards.create_reward(uow(), call.body)
 
 
 @bp.route("/v1/admin/rewards/{reward_id}", methods=["PATCH"])
 @endpoint(ADMIN)
 def patch_reward(call: Call) -> dict[str, Any]:
-    return rewards.patch_reward(_id(call, "reward_id"), call.body)
+    return rewards.patch_reward(uow(), _id(call, "reward_id"), call.body)
 
 
 @bp.route("/v1/admin/rewards", methods=["GET"])
 @endpoint(ADMIN)
 def list_rewards(call: Call) -> dict[str, Any]:
-    return rewards.list_for_admin()
+    return rewards.list_for_admin(uow())
 
 
 @bp.route("/v1/admin/fulfilments", methods=["GET"])
@@ -61,17 +60,14 @@ def fulfilments(call: Call) -> dict[str, Any]:
     status = call.query.get("status", "pending")
     if status not in FULFILMENT_STATUSES:
         raise ValidationError("status must be pending or shipped")
-    limit, _ = page_params({k: v for k, v in call.query.items() if k == "limit"})
-    start = decode_cursor(call.query.get("cursor"), ("redemption_id", "fulfilment_status", "created_at"))
-    items, after = rewards.fulfilments(status, limit=limit, start=start)
-    return {"items": items, "next_cursor": encode_cursor(after)}
+    return rewards.fulfilments(uow(), status, limit=page_limit(call.query), cursor=call.query.get("cursor") or None)
 
 
 @bp.route("/v1/admin/fulfilments/{redemption_id}/ship", methods=["POST"])
 @endpoint(ADMIN)
 def ship(call: Call) -> dict[str, Any]:
     reject_unknown(call.body, ("note",))
-    return rewards.mark_shipped(_id(call, "redemption_id"),
+    return rewards.mark_shipped(uow(), _id(call, "redemption_id"),
                                 read_str(call.body, "note", max_length=TEXT_MAX, default=None, nullable=True))
 
 

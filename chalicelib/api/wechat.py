@@ -2,15 +2,16 @@
 plaintext or encrypted. Answers are `text/plain`; failures keep the contract's envelope."""
 from __future__ import annotations
 
-from chalice import Blueprint, Response
+from chalice.app import Blueprint, Response
 
 from chalicelib.api.http import PUBLIC, Call, endpoint
 from chalicelib.services import subscriptions
+from chalicelib.wiring import uow
 
 bp = Blueprint(__name__)
 
 PUSH_TYPES = ["application/json", "text/xml", "application/xml", "text/plain"]
-TEXT_TYPE = {"Content-Type": "text/plain; charset=utf-8"}
+TEXT_TYPE: dict[str, str | list[str]] = {"Content-Type": "text/plain; charset=utf-8"}
 
 
 @bp.route("/v1/wechat/push", methods=["GET"])
@@ -22,5 +23,5 @@ def check_push_url(call: Call) -> Response:
 @bp.route("/v1/wechat/push", methods=["POST"], content_types=PUSH_TYPES)
 @endpoint(PUBLIC, json_body=False)
 def receive_push(call: Call) -> Response:
-    subscriptions.receive_push(call.query, call.raw)
+    subscriptions.receive_push(uow(), call.query, call.raw)
     return Response(body="success", headers=TEXT_TYPE)

@@ -6,7 +6,8 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-from chalicelib.errors import Conflict, ValidationError
+from chalicelib.domain.program import CheckinRules
+from chalicelib.errors import AlreadyCheckedIn, LimitReached, ValidationError
 
 MONTHS_KEPT = 13
 
@@ -53,33 +54,32 @@ def current_streak(dates: set[date], today: date) -> int:
     return streak_ending(dates, today) or streak_ending(dates, today - timedelta(days=1))
 
 
-def check_in(state: CheckinState, program: dict[str, Any], today: date) -> CheckinOutcome:
+def check_in(state: CheckinState, rules: CheckinRules, today: date) -> CheckinOutcome:
     """Today's check-in: the day's points, and a streak bonus on the day the streak reaches one."""
     if today in state.dates():
-        raise Conflict("ALREADY_CHECKED_IN", "今天已经签到过了")
+        raise AlreadyCheckedIn("今天已经签到过了")
     recorded = _record(state, today)
     streak = streak_ending(recorded.dates(), today)
-    bonus = sum(b["points"] for b in program["checkin"]["streak_bonuses"] if b["day"] == streak)
-    return CheckinOutcome(today, streak, program["checkin"]["points"], bonus, 0, recorded)
+    return CheckinOutcome(today, streak, rules.points, rules.bonus_for(streak), 0, recorded)
 
 
-def make_up(state: CheckinState, program: dict[str, Any], today: date, day: date) -> CheckinOutcome:
+def make_up(state: CheckinState, rules: CheckinRules, today: date, day: date) -> CheckinOutcome:
     """A make-up check-in of a missed `day` earlier this month: the day's points, at the configured
     cost, within the monthly limit; it repairs the streak (no streak bonus is paid for it)."""
-    rules = program["checkin"].get("makeup")
-    if not rules:
+    makeup = rules.makeup
+    if makeup is None:
         raise ValidationError("date: make-up check-in is not offered by the program")
     if month_key(day) != month_key(today) or day >= today:
         raise ValidationError("date must be an earlier day of the current month")
     if day in state.dates():
-        raise Conflict("ALREADY_CHECKED_IN", f"{day.isoformat()} 已经签到过了")
+        raise AlreadyCheckedIn(f"{day.isoformat()} 已经签到过了")
     month = month_key(today)
-    if state.makeups.get(month, 0) >= rules["monthly_limit"]:
-        raise Conflict("LIMIT_REACHED", f"本月补签次数已用完（{rules['monthly_limit']} 次）")
+    if state.makeups.get(month, 0) >= makeup.monthly_limit:
+        raise LimitReached(f"本月补签次数已用完（{makeup.monthly_limit} 次）")
     recorded = _record(state, day)
     recorded = CheckinState(recorded.months, {month: state.makeups.get(month, 0) + 1})
-    return CheckinOutcome(day, current_streak(recorded.dates(), today), program["checkin"]["points"], 0,
-                          rules["points_cost"], recorded)
+    return CheckinOutcome(day, current_streak(recorded.dates(), today), rules.points, 0,
+                          makeup.points_cost, recorded)
 
 
 def _record(state: CheckinState, day: date) -> CheckinState:

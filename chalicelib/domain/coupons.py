@@ -10,7 +10,6 @@ from typing import Any
 from chalicelib.clock import render, shanghai_start_of
 from chalicelib.domain.validation import (
     NAME_MAX,
-    ValidationError,
     parse_date,
     read_int,
     read_str,
@@ -18,6 +17,7 @@ from chalicelib.domain.validation import (
     reject_unknown,
     require_object,
 )
+from chalicelib.errors import AppError, Forbidden, LimitReached, NotFound, OutOfStock, ValidationError
 
 KINDS = ("amount_off", "percent_off", "gift")
 SOURCES = ("claim", "redeem", "signup", "birthday", "member_day", "admin", "referral")
@@ -54,6 +54,20 @@ class Template:
     def allows_tier(self, tier_code: str | None) -> bool:
         """Whether a member of this tier may get it (a visitor: only unrestricted templates)."""
         return self.tiers is None or (tier_code is not None and tier_code in self.tiers)
+
+    def refusal(self, claimed: int, *, tier_code: str | None = None, issuing: int = 0) -> AppError | None:
+        """Why one more coupon cannot go to a member who has `claimed` of them, while `issuing`
+        others go out in the same step; None if it can. The tier applies when `tier_code` is given
+        (a reward or the signup gift decides it for itself)."""
+        if not self.active:
+            return NotFound("优惠券不存在或已下架")
+        if tier_code is not None and not self.allows_tier(tier_code):
+            return Forbidden("当前会员等级不能领取该优惠券")
+        if self.stock_left is not None and self.stock_left <= issuing:
+            return OutOfStock("优惠券已领完")
+        if self.per_member_limit is not None and claimed >= self.per_member_limit:
+            return LimitReached(f"每人限领 {self.per_member_limit} 张")
+        return None
 
 
 @dataclass(frozen=True)
@@ -118,7 +132,8 @@ def _fields(template: Template) -> dict[str, Any]:
     return {name: getattr(template, name) for name in TEMPLATE_FIELDS}
 
 
-def _absent(doc: dict[str, Any], field: str, kind: str) -> None:
+def _absent(doc: dict[str, Any], field: str, kind: str) -> int | None:
+    """None, for a field the coupon's kind has no use for (set, it is a ValidationError)."""
     if doc.get(field) is not None:
         raise ValidationError(f"{field} does not apply to {kind} coupons")
     return None
@@ -127,7 +142,8 @@ def _absent(doc: dict[str, Any], field: str, kind: str) -> None:
 def _optional_int(doc: dict[str, Any], field: str, minimum: int) -> int | None:
     if doc.get(field) is None:
         return None
-    return read_int(doc, field, minimum=minimum, maximum=MAX_FEN)
+    value: int = read_int(doc, field, minimum=minimum, maximum=MAX_FEN)
+    return value
 
 
 def _bool(doc: dict[str, Any], field: str, default: bool) -> bool:
@@ -144,7 +160,8 @@ def _validity(value: Any) -> dict[str, Any]:
         return {"type": "relative", "days": read_int(validity, "days", minimum=1, maximum=3650, prefix="validity.")}
     if validity.get("type") == "fixed":
         reject_unknown(validity, ("type", "start", "end"), "validity.")
-        start, end = parse_date(validity.get("start"), "validity.start"), parse_date(validity.get("end"), "validity.end")
+        start = parse_date(validity.get("start"), "validity.start")
+        end = parse_date(validity.get("end"), "validity.end")
         if end < start:
             raise ValidationError("validity.end must not be before validity.start")
         return {"type": "fixed", "start": start.isoformat(), "end": end.isoformat()}

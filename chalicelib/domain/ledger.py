@@ -7,6 +7,7 @@ the spendable points they hold, whichever write (or job) comes first after an ex
 """
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 
 from chalicelib.domain.member import LedgerEntry, Member
@@ -19,6 +20,7 @@ from chalicelib.domain.points import (
     matured,
     split_expired,
 )
+from chalicelib.errors import InsufficientPoints, NegativeBalance
 
 
 class LedgerPlan:
@@ -55,6 +57,25 @@ class LedgerPlan:
         """Apply `delta` now (credits land in this year's lot) and record it as one entry."""
         self.points = apply_delta(self.points, delta, earning_year(self.now))
         return self._append(delta, self.points.balance, reason, ref=ref, note=note, actor=actor)
+
+    def spend(self, points: int, reason: str, *, ref: str | None = None, note: str | None = None) -> LedgerEntry:
+        """The member spends `points` (a redemption, a make-up check-in): InsufficientPoints unless
+        the spendable balance covers them."""
+        if self.points.balance < points:
+            raise InsufficientPoints(points, self.points.balance)
+        return self.add(-points, reason, ref=ref, note=note)
+
+    def withdraw(self, points: int, reason: str, *, note: str | None = None, actor: str | None = None
+                 ) -> LedgerEntry:
+        """The merchant takes `points` back: NegativeBalance if that would leave the balance below
+        zero. (Clawbacks of refunded orders use `add` and may leave a debt.)"""
+        if self.points.balance < points:
+            raise NegativeBalance(self.points.balance, -points)
+        return self.add(-points, reason, note=note, actor=actor)
+
+    def settled(self, member: Member) -> Member:
+        """The member with this plan's points and ledger sequence."""
+        return replace(member, points=self.points, seq=self.seq)
 
     def hold(self, order_id: str, points: int, available_at: datetime) -> None:
         """Keep an order's points pending until `available_at` (no entry until they mature)."""

@@ -9,7 +9,8 @@ from typing import Any
 from chalicelib.clock import business_date, render
 from chalicelib.domain.checkin import CheckinState, current_streak
 from chalicelib.domain.points import Points, expiry_schedule, matured, split_expired
-from chalicelib.domain.tiers import growth_value, growth_view, tier_for, tier_view
+from chalicelib.domain.program import Program, Tier
+from chalicelib.domain.tiers import TierChange, growth_value, growth_view, tier_view
 
 GENDERS = ("male", "female", "unknown")
 REFERRAL_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
@@ -18,12 +19,14 @@ REFERRAL_CODE_LENGTH = 8
 
 @dataclass
 class Member:
-    """One member's state as read from the store (`seq` is the latest ledger entry number)."""
+    """One member's state as read from the store: `seq` is the number of the latest ledger entry,
+    `version` the number of state writes so far (the store's optimistic lock)."""
 
     member_id: str
     openid: str
     joined_at: datetime
     seq: int = 0
+    version: int = 0
     nickname: str | None = None
     avatar_url: str | None = None
     gender: str | None = None
@@ -84,14 +87,14 @@ def points_at(points: Points, now: datetime, keep_years: int) -> Points:
     return split_expired(matured(points, now)[0], now, keep_years)[0]
 
 
-def member_tier(member: Member, program: dict[str, Any], now: datetime) -> dict[str, Any]:
+def member_tier(member: Member, program: Program, now: datetime) -> Tier:
     """The tier the member's growth reaches at `now`."""
-    return tier_for(program["tiers"], growth_value(member.growth, business_date(now)))
+    return program.tier_for(growth_value(member.growth, business_date(now)))
 
 
-def member_view(member: Member, program: dict[str, Any], now: datetime) -> dict[str, Any]:
+def member_view(member: Member, program: Program, now: datetime) -> dict[str, Any]:
     """The contract's Member shape, with points, tier and growth as of `now`."""
-    keep_years = program["points_expiry"]["keep_years"]
+    keep_years = program.keep_years
     live = points_at(member.points, now, keep_years)
     today = business_date(now)
     growth = growth_value(member.growth, today)
@@ -105,8 +108,8 @@ def member_view(member: Member, program: dict[str, Any], now: datetime) -> dict[
         "phone": mask_phone(member.phone),
         "joined_at": render(member.joined_at),
         "referral_code": member.referral_code,
-        "tier": tier_view(tier_for(program["tiers"], growth)),
-        "growth": growth_view(program["tiers"], growth),
+        "tier": tier_view(program.tier_for(growth)),
+        "growth": growth_view(program, growth),
         "points": {
             "balance": live.balance,
             "pending": live.pending_total,
@@ -130,3 +133,25 @@ def ledger_entry_view(entry: LedgerEntry) -> dict[str, Any]:
         "note": entry.note,
         "created_at": render(entry.created_at),
     }
+
+
+@dataclass(frozen=True)
+class Regrade:
+    """A member's growth after an order or a refund, the growth value and the tier it reaches
+    now, and the tier change to record (None when the recorded tier stays)."""
+
+    growth: dict[int, int]
+    value: int
+    tier: Tier
+    change: TierChange | None
+
+
+def regrade(member: Member, program: Program, year: int, delta_yuan: int, cause: str, now: datetime) -> Regrade:
+    """Add `delta_yuan` of growth to `year` and find the tier it reaches at `now`: upgrades and
+    downgrades alike are immediate."""
+    growth = {**member.growth, year: member.growth.get(year, 0) + delta_yuan}
+    value = growth_value(growth, business_date(now))
+    tier = program.tier_for(value)
+    recorded = member.tier_code or program.base_tier.code
+    change = TierChange(member.member_id, recorded, tier.code, cause, now) if recorded != tier.code else None
+    return Regrade(growth, value, tier, change)

@@ -1,9 +1,9 @@
-"""Order and refund rules (§6): the earn formula, campaigns, growth, proportional clawback."""
+"""Order and refund rules (§6): growth, proportional clawback. The earn formula and campaigns are the
+program's (`Program.order_points`, `Program.campaign_pct`)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
 
 from chalicelib.clock import SHANGHAI
 from chalicelib.errors import RefundExceedsOrder
@@ -33,21 +33,6 @@ class RefundOutcome:
     refunded_total: int
     points: int
     growth: int
-
-
-def campaign_pct(program: dict[str, Any], paid_on: date, birthday: str | None) -> int:
-    """The larger of the member-day and birthday-month multipliers that apply on `paid_on`, else 100."""
-    applicable = [100]
-    if paid_on.day in program["member_days"]["days_of_month"]:
-        applicable.append(program["member_days"]["multiplier_pct"])
-    if birthday and int(birthday[5:7]) == paid_on.month:
-        applicable.append(program["birthday"]["multiplier_pct"])
-    return max(applicable)
-
-
-def order_points(amount_fen: int, program: dict[str, Any], tier_pct: int, campaign: int) -> int:
-    """`amount_fen * points_per_yuan * tier_pct * campaign_pct // 1_000_000`."""
-    return amount_fen * program["points_per_yuan"] * tier_pct * campaign // 1_000_000
 
 
 def growth_yuan(net_fen: int) -> int:

@@ -10,13 +10,13 @@ from chalicelib.clock import render
 from chalicelib.domain.validation import (
     ID_MAX,
     NAME_MAX,
-    ValidationError,
     read_int,
     read_str,
     read_tier_codes,
     reject_unknown,
     require_object,
 )
+from chalicelib.errors import AppError, Forbidden, LimitReached, NotFound, OutOfStock, ValidationError
 
 REWARD_FIELDS = ("name", "points_cost", "kind", "coupon_template_id", "stock", "per_member_limit", "tiers", "active")
 FULFILMENT_STATUSES = ("pending", "shipped")
@@ -46,6 +46,19 @@ class Reward:
     def allows_tier(self, tier_code: str | None) -> bool:
         """Whether a member of this tier may redeem it (a visitor: only unrestricted rewards)."""
         return self.tiers is None or (tier_code is not None and tier_code in self.tiers)
+
+    def refusal(self, redeemed: int, tier_code: str) -> AppError | None:
+        """Why a member of `tier_code` who redeemed it `redeemed` times cannot redeem it once more;
+        None if they can (the points are the ledger's to check)."""
+        if not self.active:
+            return NotFound("奖品不存在或已下架")
+        if not self.allows_tier(tier_code):
+            return Forbidden("当前会员等级不能兑换该奖品")
+        if self.stock_left == 0:
+            return OutOfStock("奖品已兑完")
+        if self.per_member_limit is not None and redeemed >= self.per_member_limit:
+            return LimitReached(f"每人限兑 {self.per_member_limit} 次")
+        return None
 
 
 @dataclass(frozen=True)

@@ -1,10 +1,12 @@
 """Growth (成长值) and tiers: growth is net spend in whole yuan over the current and previous
-Shanghai calendar year; the tier is the highest whose `min_growth` is reached."""
+Shanghai calendar year; the tier is the highest whose `min_growth` is reached (`Program.tier_for`)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
+
+from chalicelib.domain.program import Program, Tier
 
 
 def growth_value(growth_by_year: dict[int, int], today: date) -> int:
@@ -12,29 +14,18 @@ def growth_value(growth_by_year: dict[int, int], today: date) -> int:
     return max(0, growth_by_year.get(today.year, 0) + growth_by_year.get(today.year - 1, 0))
 
 
-def tier_for(tiers: list[dict[str, Any]], growth: int) -> dict[str, Any]:
-    """The highest tier whose min_growth <= growth (tiers are sorted by min_growth)."""
-    reached = [t for t in tiers if t["min_growth"] <= growth]
-    return reached[-1] if reached else tiers[0]
-
-
-def next_tier(tiers: list[dict[str, Any]], growth: int) -> dict[str, Any] | None:
-    """The lowest tier not reached yet, or None at the top."""
-    return next((t for t in tiers if t["min_growth"] > growth), None)
-
-
-def tier_view(tier: dict[str, Any]) -> dict[str, Any]:
+def tier_view(tier: Tier) -> dict[str, Any]:
     """Member.tier as the contract renders it."""
-    return {"code": tier["code"], "name": tier["name"], "points_multiplier_pct": tier["points_multiplier_pct"]}
+    return {"code": tier.code, "name": tier.name, "points_multiplier_pct": tier.points_multiplier_pct}
 
 
-def growth_view(tiers: list[dict[str, Any]], growth: int) -> dict[str, Any]:
+def growth_view(program: Program, growth: int) -> dict[str, Any]:
     """Member.growth: value, the next tier's code and how much growth it still needs."""
-    upcoming = next_tier(tiers, growth)
+    upcoming = program.next_tier(growth)
     return {
         "value": growth,
-        "next_tier": upcoming["code"] if upcoming else None,
-        "to_next": upcoming["min_growth"] - growth if upcoming else None,
+        "next_tier": upcoming.code if upcoming else None,
+        "to_next": upcoming.min_growth - growth if upcoming else None,
     }
 
 
@@ -49,9 +40,9 @@ class TierChange:
     at: datetime
 
 
-def tier_change(member_id: str, recorded: str | None, tier: dict[str, Any], cause: str,
+def tier_change(member_id: str, recorded: str | None, tier: Tier, cause: str,
                 at: datetime) -> TierChange | None:
     """The change to record when the tier reached differs from the recorded one."""
-    if recorded is None or recorded == tier["code"]:
+    if recorded is None or recorded == tier.code:
         return None
-    return TierChange(member_id, recorded, tier["code"], cause, at)
+    return TierChange(member_id, recorded, tier.code, cause, at)

@@ -105,4 +105,5 @@ def parse_date(text: Any, field: str) -> date:
 
 def read_request_id(obj: Mapping[str, Any]) -> str:
     """The client's idempotency key: 1..64 chars of [A-Za-z0-9_-]."""
-    return read_str(obj, "request_id", max_length=ID_MAX, pattern=REQUEST_ID_PATTERN)
+    request_id: str = read_str(obj, "request_id", max_length=ID_MAX, pattern=REQUEST_ID_PATTERN)
+    return request_id

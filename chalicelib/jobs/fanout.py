@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Callable
-from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
@@ -15,12 +14,6 @@ from chalicelib.errors import StoreUnavailable
 
 Segment = dict[str, Any]
 SQS_BATCH = 10
-
-
-def shard_segments(job: str, as_of: datetime, shards: int, *, dry_run: bool) -> list[Segment]:
-    """One segment per shard of a job, each starting at its shard's first page."""
-    return [{"job": job, "as_of": as_of.isoformat(), "shard": f"{shard:02d}", "start": None,
-             "dry_run": dry_run} for shard in range(shards)]
 
 
 def dispatch(segments: list[Segment], handle: Callable[[Segment], Counter[str]]) -> Counter[str]:
@@ -39,20 +32,6 @@ def dispatch(segments: list[Segment], handle: Callable[[Segment], Counter[str]])
             # Nothing is lost by failing here: the job is idempotent, so running it again is safe.
             raise StoreUnavailable("任务队列暂时不可用，请重新运行任务")
     return Counter({"segments_queued": len(segments)})
-
-
-def walk_pages(segment: Segment, fetch: Callable[[dict[str, Any] | None], tuple[list[Any], dict[str, Any] | None]],
-               handle: Callable[[Any], None]) -> None:
-    """Hand every item of a segment's pages to `handle`, starting at the segment's `start`. Deployed,
-    only the first page is handled here and the rest is queued as a new segment, so a crash repeats
-    at most one page; locally the pages follow one another."""
-    start: dict[str, Any] | None = segment["start"]
-    while True:
-        items, start = fetch(start)
-        for item in items:
-            handle(item)
-        if start is None or continue_later({**segment, "start": start}):
-            return
 
 
 def continue_later(segment: Segment) -> bool:

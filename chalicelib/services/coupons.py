@@ -1,8 +1,8 @@
-"""Coupons: the merchant's templates, the coupon center, claiming, the wallet and the checkout picker."""
+"""Coupons: the merchant's templates, the coupon center, claims, the wallet, the checkout picker,
+and every other way a coupon is issued (signup gift, targeted issue, jobs)."""
 from __future__ import annotations
 
 import secrets
-from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -17,23 +17,23 @@ from chalicelib.domain.coupons import (
     unusable_reason,
     validate_template,
 )
-from chalicelib.domain.member import member_tier
+from chalicelib.domain.member import Member, member_tier
+from chalicelib.domain.program import Program
 from chalicelib.domain.tokens import Principal
-from chalicelib.errors import Conflict, Forbidden, NotFound, ValidationError
-from chalicelib.services.common import (
-    decode_cursor,
-    encode_cursor,
-    fingerprint,
-    read_for_member,
-    replay,
-    resolve_member,
-    retrying,
-    tier_of,
-)
-from chalicelib.store.base import IdempotencyRecordExists, VersionConflict
-from chalicelib.store.repository import AnswerToStore, IssuedCoupons, store
+from chalicelib.errors import AppError, Conflict, Forbidden, NotFound, ValidationError
+from chalicelib.services.catalog import Catalog
+from chalicelib.services.common import fingerprint, resolve_member, run_for_member
+from chalicelib.services.runner import Command, Decision, run
+from chalicelib.store import coupons, members, settings
+from chalicelib.store.idempotency import RequestKey
+from chalicelib.store.parts import Get, UnitOfWork, Write, every
 
 STATUSES = ("unused", "used", "expired")
+# Members per batch of a targeted issue: its read holds each member and its count plus the
+# program, the template and the answer, within the 25 items of one TransactGetItems.
+ISSUE_BATCH = 11
+TEMPLATES = Catalog(coupons.templates_page, coupons.template, coupons.edit_template, validate_template,
+                    "优惠券模板不存在")
 
 
 def new_coupon_id(now: datetime) -> str:
@@ -41,195 +41,192 @@ def new_coupon_id(now: datetime) -> str:
     return f"c{int(now.timestamp() * 1000):x}{secrets.token_hex(5)}"
 
 
-# ---- the merchant's templates ----------------------------------------------------------------
+def _coupon(template: Template, member_id: str, source: str, now: datetime) -> Coupon:
+    return new_coupon(template, member_id, new_coupon_id(now), source, now.replace(microsecond=0))
 
-def create_template(document: Any) -> dict[str, Any]:
+
+# ---- the merchant's templates ------------------------------------------------------------------
+
+def create_template(uow: UnitOfWork, document: Any) -> dict[str, Any]:
     """Validate and store a new template."""
-    values = validate_template(document)
-    template = Template(template_id="t" + secrets.token_hex(8), **values)
-    store().save_template(template, clock.now())
+    template = Template(template_id="t" + secrets.token_hex(8), **validate_template(document))
+    uow.write(coupons.add_template(template, clock.now()))
     return template_view(template)
 
 
-def patch_template(template_id: str, changes: Any) -> dict[str, Any]:
+def patch_template(uow: UnitOfWork, template_id: str, changes: Any) -> dict[str, Any]:
     """Change some fields of a template (the result is validated as a whole)."""
-    def attempt() -> dict[str, Any]:
-        current = store().template(template_id)
-        if current is None:
-            raise NotFound("优惠券模板不存在")
-        updated = replace(current, **validate_template(changes, current=current))
-        store().update_template(updated)
-        return template_view(replace(updated, version=current.version + 1))
-
-    return retrying(attempt)
+    return template_view(TEMPLATES.patch(uow, template_id, changes))
 
 
-def list_templates() -> dict[str, Any]:
+def list_templates(uow: UnitOfWork) -> dict[str, Any]:
     """Every template, for the merchant."""
-    return {"items": [template_view(t) for t in store().templates()]}
+    return {"items": [template_view(t) for t in TEMPLATES.items(uow)]}
 
 
-# ---- the member's side -----------------------------------------------------------------------
+# ---- the member's side -------------------------------------------------------------------------
 
-def coupon_center(principal: Principal | None) -> dict[str, Any]:
+def coupon_center(uow: UnitOfWork, principal: Principal | None) -> dict[str, Any]:
     """Active, claimable templates with stock left; a member sees those their tier allows, a
     visitor those open to every tier. One Query, and one more read for the member's tier only
     when some template is restricted to tiers."""
-    offered = [t for t in store().templates() if t.active and t.claimable and t.stock_left != 0]
-    tier = tier_of(principal) if any(t.tiers for t in offered) else None
-    return {"items": [template_view(t) for t in offered if t.allows_tier(tier)]}
+    shown = TEMPLATES.shown_to(uow, principal, lambda t: t.active and t.claimable and t.stock_left != 0)
+    return {"items": [template_view(t) for t in shown]}
 
 
-def claim(principal: Principal, template_id: str, request_id: str) -> tuple[int, Any]:
+def claim(uow: UnitOfWork, principal: Principal, template_id: str, request_id: str) -> tuple[int, Any]:
     """Take a coupon from the coupon center: stock and the per-member limit are checked in the
     same transaction that issues it; idempotent by request_id (one read, one transaction)."""
-    digest = fingerprint("POST /v1/coupon-center/{template_id}/claim", {"template_id": template_id})
+    def command_for(member_id: str) -> Command[dict[str, Any]]:
+        def decide(read: dict[str, Any]) -> Decision[dict[str, Any]]:
+            template: Template | None = read["template"]
+            if template is None or not template.active or not template.claimable:
+                raise NotFound("优惠券不存在或已下架")
+            now = clock.now()
+            _refuse(template.refusal(read["claimed"], tier_code=member_tier(read["member"], read["program"], now).code))
+            coupon = _coupon(template, member_id, "claim", now)
+            return Decision(coupon_view(coupon, now), coupons.issue(template, [coupon]))
 
-    def attempt() -> tuple[int, Any]:
-        context, member = read_for_member(
-            principal, lambda member_id: store().claim_context(
-                member_id, [template_id], f"member:{member_id}:{request_id}"), lambda c: c[0])
-        _, program, templates, claims, stored = context
-        key = f"member:{member.member_id}:{request_id}"
-        if stored:
-            return replay(stored, digest)
-        template = templates.get(template_id)
-        if template is None or not template.active or not template.claimable:
-            raise NotFound("优惠券不存在或已下架")
-        now = clock.now()
-        if not template.allows_tier(member_tier(member, program, now)["code"]):
-            raise Forbidden("当前会员等级不能领取该优惠券")
-        coupon = issue_check(template, claims.get(template_id, 0), member.member_id, "claim", now)
-        body = coupon_view(coupon, now)
-        try:
-            store().commit(now=now, answer=AnswerToStore(key, digest, 201, body),
-                           issued=[IssuedCoupons(template, [(coupon, claims.get(template_id, 0))])])
-        except IdempotencyRecordExists:
-            raise VersionConflict() from None  # answered meanwhile: the next attempt replays it
-        return 201, body
+        reads: dict[str, Get[Any, Any]] = {
+            "member": members.member(member_id), "program": settings.program(),
+            "template": coupons.template(template_id), "claimed": coupons.claimed(member_id, template_id)}
+        return Command(reads, decide, key=RequestKey(f"member:{member_id}:{request_id}"),
+                       fingerprint=fingerprint("POST /v1/coupon-center/{template_id}/claim",
+                                               {"template_id": template_id}))
 
-    return retrying(attempt)
+    return run_for_member(uow, principal, command_for)
 
 
-def issue_check(template: Template, claimed: int, member_id: str, source: str, now: datetime) -> Coupon:
-    """A new coupon of `template` for the member, if stock and the member's limit allow it."""
-    if template.stock_left == 0:
-        raise Conflict("OUT_OF_STOCK", "优惠券已领完")
-    if template.per_member_limit is not None and claimed >= template.per_member_limit:
-        raise Conflict("LIMIT_REACHED", f"每人限领 {template.per_member_limit} 张")
-    now = now.replace(microsecond=0)
-    return new_coupon(template, member_id, new_coupon_id(now), source, now)
+def _refuse(refusal: AppError | None) -> None:
+    if refusal is not None:
+        raise refusal
 
 
-def gift_coupons(member_id: str, program: dict[str, Any], now: datetime) -> list[IssuedCoupons]:
-    """The signup gift's coupons (`signup_gift.coupon_template_ids`) for a new member; templates
-    that are inactive or out of stock are skipped rather than failing the signup."""
-    template_ids = program["signup_gift"]["coupon_template_ids"]
+def signup_gift(uow: UnitOfWork, member: Member, program: Program, now: datetime) -> list[Write]:
+    """The signup gift's coupons for a new member (one read of the templates); templates that are
+    inactive or out of stock are skipped rather than failing the signup."""
+    template_ids = list(dict.fromkeys(program.signup_gift.coupon_template_ids))
     if not template_ids:
         return []
-    _, _, templates, _, _ = store().claim_context(member_id, template_ids, None)
-    return [IssuedCoupons(t, [(new_coupon(t, member_id, new_coupon_id(now), "signup", now.replace(microsecond=0)), 0)])
-            for t in templates.values() if t.active and t.stock_left != 0]
+    found = uow.read(**{f"t{i}": coupons.template(t) for i, t in enumerate(template_ids)})
+    writes: list[Write] = []
+    for template in found.values():
+        if template is not None and template.refusal(0) is None:
+            writes += coupons.issue(template, [_coupon(template, member.member_id, "signup", now)])
+    return writes
 
 
-def wallet(principal: Principal, status: str, *, limit: int, cursor: str | None) -> dict[str, Any]:
+def wallet(uow: UnitOfWork, principal: Principal, status: str, *, limit: int, cursor: str | None) -> dict[str, Any]:
     """The member's coupons of one status, a page at a time: one Query when the token names the
     member. Closing an account removes its coupons, so only an empty first page needs a check
     that the member still exists (or now is someone new)."""
-    start = decode_cursor(cursor, ("member_id", "coupon_id", "wallet_key"))
-    member_id = principal.member_id
-    if start is not None and (member_id is None or start["member_id"]["S"] != member_id):
-        member_id = resolve_member(store(), principal)[0].member_id
-        if start["member_id"]["S"] != member_id:
-            raise ValidationError("cursor is invalid")
     now = clock.now()
-    coupons, after = store().wallet_page(member_id, status, now, limit=limit, start=start) \
-        if member_id else ([], None)
-    if not coupons and start is None:
-        member, _ = resolve_member(store(), principal)
-        if member.member_id != member_id:
-            coupons, after = store().wallet_page(member.member_id, status, now, limit=limit, start=None)
-    return {"items": [coupon_view(c, now) for c in coupons], "next_cursor": encode_cursor(after)}
+    member_id = principal.member_id or resolve_member(uow, principal)[0].member_id
+    try:
+        page = uow.query(coupons.wallet(member_id, status, now, limit, cursor))
+    except ValidationError:
+        resolved = resolve_member(uow, principal)[0].member_id
+        if cursor is None or resolved == member_id:
+            raise
+        member_id, page = resolved, uow.query(coupons.wallet(resolved, status, now, limit, cursor))
+    if not page.items and cursor is None:
+        resolved = resolve_member(uow, principal)[0].member_id
+        if resolved != member_id:
+            page = uow.query(coupons.wallet(resolved, status, now, limit, None))
+    return {"items": [coupon_view(c, now) for c in page.items if c is not None], "next_cursor": page.cursor}
 
 
-def get_coupon(principal: Principal, coupon_id: str) -> dict[str, Any]:
+def get_coupon(uow: UnitOfWork, principal: Principal, coupon_id: str) -> dict[str, Any]:
     """One of the member's coupons; anyone else's is not found."""
-    member, _ = resolve_member(store(), principal)
-    coupon = store().coupon(member.member_id, coupon_id)
-    if coupon is None:
+    member, _ = resolve_member(uow, principal)
+    found: Coupon | None = uow.read(coupon=coupons.coupon(member.member_id, coupon_id))["coupon"]
+    if found is None:
         raise NotFound("优惠券不存在")
-    return coupon_view(coupon, clock.now())
+    return coupon_view(found, clock.now())
 
 
-def usable(principal: Principal, subtotal_fen: int) -> dict[str, Any]:
+def usable(uow: UnitOfWork, principal: Principal, subtotal_fen: int) -> dict[str, Any]:
     """The checkout picker: unused coupons valid now whose threshold the subtotal meets, best
     discount first."""
-    member, _ = resolve_member(store(), principal)
+    member, _ = resolve_member(uow, principal)
     now = clock.now()
-    found: list[Coupon] = []
-    start = None
-    while True:
-        page, start = store().wallet_page(member.member_id, "unused", now, limit=100, start=start)
-        found += [c for c in page if unusable_reason(c, subtotal_fen, now) is None]
-        if start is None:
-            break
+    unused = every(uow, lambda cursor: coupons.wallet(member.member_id, "unused", now, 100, cursor))
+    found = [c for c in unused if c is not None and unusable_reason(c, subtotal_fen, now) is None]
     ranked = sorted(found, key=lambda c: (-discount_fen(c, subtotal_fen), c.valid_until))
     return {"items": [{**coupon_view(c, now), "discount_fen": discount_fen(c, subtotal_fen)} for c in ranked]}
 
 
-# Members per batch: the batch's read holds each member and its count plus the program, the
-# template and the answer, within the 25 items TransactGetItems allows everywhere (moto, DynamoDB
-# Local); its write a coupon and a count each, the template and the answer.
-ISSUE_BATCH = 11
+# ---- issuing to chosen members -----------------------------------------------------------------
 
-
-def issue_to_members(template_id: str, member_ids: list[str], request_id: str, actor: str) -> tuple[int, Any]:
+def issue_to_members(uow: UnitOfWork, template_id: str, member_ids: list[str], request_id: str,
+                     actor: str) -> tuple[int, Any]:
     """Targeted issue: one coupon of the template to each listed member, in batches of 11 (one
     read and one transaction each). Per-member limits, tiers and stock still apply; members who
     cannot get one are counted as skipped. Idempotent by request_id, batch by batch, so a retry
     after a failure half-way finishes the job without issuing anything twice."""
     key = f"admin:{actor}:{request_id}"
     digest = fingerprint("POST /v1/admin/coupons/issue", {"template_id": template_id, "member_ids": member_ids})
-    finished = store().stored_answer(key)
-    if finished:
-        return replay(finished, digest)
-    if store().template(template_id) is None:
+    read = uow.read(answer=RequestKey(key).read, template=coupons.template(template_id))
+    if read["answer"] is None and read["template"] is None:
         raise NotFound("优惠券模板不存在")
     totals = {"issued": 0, "skipped": 0}
-    for number, start in enumerate(range(0, len(member_ids), ISSUE_BATCH)):
-        batch = member_ids[start:start + ISSUE_BATCH]
-        _, counts = retrying(lambda: _issue_batch(template_id, batch, f"{key}:{number}", digest))
-        totals["issued"] += counts["issued"]
-        totals["skipped"] += counts["skipped"]
-    try:
-        store().commit(now=clock.now(), answer=AnswerToStore(key, digest, 202, totals))
-    except IdempotencyRecordExists:
-        pass  # the same request finished meanwhile, with the same totals (every batch replayed)
-    return 202, totals
+    if read["answer"] is None:
+        for number, start in enumerate(range(0, len(member_ids), ISSUE_BATCH)):
+            batch = member_ids[start:start + ISSUE_BATCH]
+            counts = run(uow, _issue_batch(template_id, batch, RequestKey(f"{key}:{number}"), digest))[1]
+            totals = {name: totals[name] + counts[name] for name in totals}
+    finish = Command({}, lambda _: Decision(totals, status=202), key=RequestKey(key), fingerprint=digest,
+                     first={"_answer": read["answer"]})
+    return run(uow, finish)
 
 
-def _issue_batch(template_id: str, member_ids: list[str], key: str, digest: str) -> tuple[int, Any]:
-    members, program, templates, claims, stored = store().claim_context_many(member_ids, template_id, key)
-    if stored:
-        return replay(stored, digest)
-    template = templates.get(template_id)
-    if template is None or not template.active:
-        raise NotFound("优惠券模板不存在或已停用")
-    now = clock.now()
-    issued: list[tuple[Coupon, int]] = []
-    for member_id in member_ids:
-        member = members.get(member_id)
-        limit_reached = template.per_member_limit is not None and claims.get(member_id, 0) >= template.per_member_limit
-        out_of_stock = template.stock_left is not None and len(issued) >= template.stock_left
-        if member is None or limit_reached or out_of_stock or \
-                not template.allows_tier(member_tier(member, program, now)["code"]):
-            continue
-        coupon = new_coupon(template, member_id, new_coupon_id(now), "admin", now.replace(microsecond=0))
-        issued.append((coupon, claims.get(member_id, 0)))
-    counts = {"issued": len(issued), "skipped": len(member_ids) - len(issued)}
+def _issue_batch(template_id: str, member_ids: list[str], key: RequestKey, digest: str) -> Command[dict[str, int]]:
+    reads: dict[str, Get[Any, Any]] = {"program": settings.program(), "template": coupons.template(template_id)}
+    for i, member_id in enumerate(member_ids):
+        reads[f"member{i}"] = members.member(member_id)
+        reads[f"claimed{i}"] = coupons.claimed(member_id, template_id)
+
+    def decide(read: dict[str, Any]) -> Decision[dict[str, int]]:
+        template: Template | None = read["template"]
+        if template is None or not template.active:
+            raise NotFound("优惠券模板不存在或已停用")
+        now = clock.now()
+        issued: list[Coupon] = []
+        for i in range(len(member_ids)):
+            member: Member | None = read[f"member{i}"]
+            if member is None:
+                continue
+            tier = member_tier(member, read["program"], now).code
+            if template.refusal(read[f"claimed{i}"], tier_code=tier, issuing=len(issued)) is None:
+                issued.append(_coupon(template, member.member_id, "admin", now))
+        counts = {"issued": len(issued), "skipped": len(member_ids) - len(issued)}
+        return Decision(counts, coupons.issue(template, issued) if issued else [], status=202)
+
+    return Command(reads, decide, key=key, fingerprint=digest)
+
+
+def issue_by_job(uow: UnitOfWork, member: Member, template_id: str, key: str, *, job: str, source: str,
+                 as_of: datetime, dry_run: bool) -> tuple[str | None, bool]:
+    """Issue the template to the member once per `key` (active, stock, per-member limit and tier
+    apply): (the coupon's name if the member has it under `key`, whether it was issued now or,
+    dry, would be)."""
+    decided: list[dict[str, Any]] = []
+
+    def decide(read: dict[str, Any]) -> Decision[dict[str, Any]]:
+        template: Template | None = read["template"]
+        current: Member | None = read["member"]
+        if template is None or current is None:
+            raise NotFound()
+        _refuse(template.refusal(read["claimed"], tier_code=member_tier(current, read["program"], as_of).code))
+        coupon = _coupon(template, current.member_id, source, as_of)
+        decided.append({"coupon_id": coupon.coupon_id, "name": template.name})
+        return Decision(decided[-1], coupons.issue(template, [coupon]))
+
+    reads: dict[str, Get[Any, Any]] = {
+        "member": members.member(member.member_id), "program": settings.program(),
+        "template": coupons.template(template_id), "claimed": coupons.claimed(member.member_id, template_id)}
     try:
-        store().commit(now=now, answer=AnswerToStore(key, digest, 202, counts),
-                       issued=[IssuedCoupons(template, issued)] if issued else [])
-    except IdempotencyRecordExists:
-        raise VersionConflict() from None
-    return 202, counts
+        _, answer = run(uow, Command(reads, decide, key=RequestKey(key), fingerprint=job), dry_run=dry_run)
+    except (NotFound, Forbidden, Conflict):  # the template's refusal: nothing to give
+        return None, False
+    return answer.get("name"), bool(decided) and answer is decided[-1]

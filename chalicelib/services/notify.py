@@ -17,9 +17,10 @@ from typing import Any
 
 from chalicelib.domain.notices import render
 from chalicelib.errors import StoreUnavailable, WeChatUnavailable
-from chalicelib.services.common import retrying
-from chalicelib.store.repository import store
-from chalicelib.wechat.miniprogram import SendRefused, wechat
+from chalicelib.services.runner import Command, Decision, run
+from chalicelib.store import messaging
+from chalicelib.store.parts import UnitOfWork, Write
+from chalicelib.wechat.miniprogram import SendRefused, WeChatGateway
 
 NO_GRANT_AT_WECHAT = 43101
 SEND_BACKOFF_SECONDS = (0.2, 0.4)  # the waits between the 3 attempts of a send
@@ -34,36 +35,52 @@ def notice_key(openid: str, template_id: str, business_date: date, job: str) -> 
     return f"{openid}#{template_id}#{business_date.isoformat()}#{job}"
 
 
-def send_notice(member_id: str, openid: str, template_id: str, values: dict[str, Any], *, job: str,
-                business_date: date, now: datetime, page: str | None = None) -> str:
+def _write(uow: UnitOfWork, writes: list[Write]) -> None:
+    """Write, retrying lost races."""
+    run(uow, Command({}, lambda _: Decision(None, writes)))
+
+
+def send_notice(uow: UnitOfWork, wechat: WeChatGateway, member_id: str, openid: str, template_id: str,
+                values: dict[str, Any], *, job: str, business_date: date, now: datetime,
+                page: str | None = None) -> str:
     """Send one subscribe message if the member holds a grant and was not sent this one today;
     answer `sent`, `no_grant`, `duplicate` or `failed` (nothing sent, nothing spent)."""
     data = render(values)
     key = notice_key(openid, template_id, business_date, job)
-    refused = retrying(lambda: store().reserve_notice(openid, template_id, key, member_id, now, NOTICE_KEEP))
-    if refused:
-        return refused
     try:
-        msg_id = _send(openid, template_id, data, page)
+        _write(uow, messaging.reserve_notice(openid, template_id, key, member_id, now, NOTICE_KEEP))
+    except messaging.NoticeRecorded:
+        return DUPLICATE
+    except messaging.NoGrantLeft:
+        return NO_GRANT
+    try:
+        msg_id = _send(wechat, openid, template_id, data, page)
     except WeChatUnavailable as exc:
         grant_left = not (isinstance(exc, SendRefused) and exc.errcode == NO_GRANT_AT_WECHAT)
         log.warning("notice %s not sent: %s", key, exc)
-        retrying(lambda: store().release_notice(openid, template_id, key, now, grant_left=grant_left))
+        _write(uow, messaging.release_notice(openid, template_id, key, now, grant_left=grant_left))
         return FAILED
     try:
-        store().confirm_notice(key, msg_id)
+        uow.write(messaging.confirm_notice(key, msg_id))
     except StoreUnavailable:
         log.warning("notice %s sent as %s; its msgid was not recorded", key, msg_id)
     return SENT
 
 
-def _send(openid: str, template_id: str, data: dict[str, dict[str, str]], page: str | None) -> str:
+def _send(wechat: WeChatGateway, openid: str, template_id: str, data: dict[str, dict[str, str]],
+          page: str | None) -> str:
     """Send, retrying WeChat's passing failures (not its refusals) after each backoff."""
     for wait in SEND_BACKOFF_SECONDS:
         try:
-            return wechat().send_subscribe(openid, template_id, data, page)
+            return wechat.send_subscribe(openid, template_id, data, page)
         except SendRefused:
             raise
         except WeChatUnavailable:
             time.sleep(wait)
-    return wechat().send_subscribe(openid, template_id, data, page)
+    return wechat.send_subscribe(openid, template_id, data, page)
+
+
+def has_grant(uow: UnitOfWork, openid: str, template_id: str) -> bool:
+    """Whether the openid holds a grant for the template (what a dry run would send)."""
+    left: int = uow.read(left=messaging.grant(openid, template_id))["left"]
+    return left > 0

@@ -1,71 +1,93 @@
 """Points use cases: the member's ledger, the merchant's manual adjustments and interaction events."""
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from chalicelib import clock
 from chalicelib.domain.ledger import LedgerPlan
 from chalicelib.domain.member import Member, ledger_entry_view
+from chalicelib.domain.program import Program
 from chalicelib.domain.tokens import Principal
-from chalicelib.errors import NegativeBalance, ValidationError
-from chalicelib.services.common import change_member_once, fingerprint, resolve_member
-from chalicelib.store.repository import MemberUpdate, store
+from chalicelib.errors import NotFound, ValidationError
+from chalicelib.services.common import fingerprint, resolve_member
+from chalicelib.services.runner import Command, Decision, run
+from chalicelib.store import ledger, members, settings
+from chalicelib.store.idempotency import RequestKey
+from chalicelib.store.parts import Get, UnitOfWork
 
 
-def ledger_page(principal: Principal, *, limit: int, before_seq: int | None) -> dict[str, Any]:
+def ledger_page(uow: UnitOfWork, principal: Principal, *, limit: int, cursor: str | None) -> dict[str, Any]:
     """The member's ledger, newest first. With a token that names the member this is one Query:
     a closed account is recognised by its newest entry (`account_closed`), and then the token is
     resolved again, as it may belong to a new member of the same openid by now."""
-    repo = store()
     if principal.member_id:
-        entries, more = repo.ledger_page(principal.member_id, limit=limit, before_seq=before_seq)
-        closed = before_seq is None and entries and entries[0].reason == "account_closed"
+        entries = uow.query(ledger.page(principal.member_id, limit, cursor)).items
+        closed = cursor is None and entries and entries[0].reason == "account_closed"
         if not closed:
-            return _page(entries, more)
-    member, _ = resolve_member(repo, principal)
-    entries, more = repo.ledger_page(member.member_id, limit=limit, before_seq=before_seq)
-    return _page(entries, more)
+            return _page(entries, limit)
+    member, _ = resolve_member(uow, principal)
+    return _page(uow.query(ledger.page(member.member_id, limit, cursor)).items, limit)
 
 
-def _page(entries: list[Any], more: bool) -> dict[str, Any]:
-    return {"items": [ledger_entry_view(e) for e in entries],
-            "next_cursor": str(entries[-1].seq) if more and entries else None}
+def _page(entries: list[Any], limit: int) -> dict[str, Any]:
+    return {"items": [ledger_entry_view(e) for e in entries[:limit]],
+            "next_cursor": ledger.cursor_after(entries, limit)}
 
 
-def adjust_points(member_id: str, *, request_id: str, delta: int, reason: str, actor: str) -> tuple[int, Any]:
+Change = Callable[[Member, Program, LedgerPlan], tuple[Member, Any]]
+
+
+def _change_once(uow: UnitOfWork, member_id: str, key: str, digest: str, change: Change) -> tuple[int, Any]:
+    """An idempotent change of one member: the change gets the member, the program and a ledger
+    plan settled at now, and returns the member after it and the answer."""
+    def decide(read: dict[str, Any]) -> Decision[Any]:
+        member: Member | None = read["member"]
+        if member is None:
+            raise NotFound("会员不存在")
+        program: Program = read["program"]
+        plan = LedgerPlan(member, now=clock.now(), keep_years=program.keep_years)
+        after, answer = change(member, program, plan)
+        return Decision(answer, members.save(member, plan.settled(after), plan.entries,
+                                             base_tier=program.base_tier.code))
+
+    reads: dict[str, Get[Any, Any]] = {"member": members.member(member_id), "program": settings.program()}
+    return run(uow, Command(reads, decide, key=RequestKey(key), fingerprint=digest))
+
+
+def adjust_points(uow: UnitOfWork, member_id: str, *, request_id: str, delta: int, reason: str,
+                  actor: str) -> tuple[int, Any]:
     """A manual adjustment by the merchant, audited with the admin key's identity and idempotent
-    by request_id: one read and one transaction. Returns (status, body)."""
-    def change(member: Member, program: dict[str, Any], now: datetime) -> tuple[MemberUpdate, Any]:
-        plan = LedgerPlan(member, now=now, keep_years=program["points_expiry"]["keep_years"])
-        if delta < 0 and plan.points.balance + delta < 0:
-            raise NegativeBalance(plan.points.balance, delta)
-        entry = plan.add(delta, "admin_adjust", note=reason, actor=actor)
-        return MemberUpdate(member, plan), {"balance": plan.points.balance, "entry": ledger_entry_view(entry)}
+    by request_id: one read and one transaction. A debit below zero is NegativeBalance."""
+    def change(member: Member, program: Program, plan: LedgerPlan) -> tuple[Member, Any]:
+        entry = plan.withdraw(-delta, "admin_adjust", note=reason, actor=actor) if delta < 0 else \
+            plan.add(delta, "admin_adjust", note=reason, actor=actor)
+        return member, {"balance": plan.points.balance, "entry": ledger_entry_view(entry)}
 
-    return change_member_once(member_id, f"admin:{actor}:{request_id}",
-                              fingerprint("POST /v1/admin/members/{member_id}/points",
-                                          {"member_id": member_id, "delta": delta, "reason": reason}), change)
+    digest = fingerprint("POST /v1/admin/members/{member_id}/points",
+                         {"member_id": member_id, "delta": delta, "reason": reason})
+    return _change_once(uow, member_id, f"admin:{actor}:{request_id}", digest, change)
 
 
-def record_event(member_id: str, *, request_id: str, kind: str, ref: str | None, actor: str) -> tuple[int, Any]:
+def record_event(uow: UnitOfWork, member_id: str, *, request_id: str, kind: str, ref: str | None,
+                 actor: str) -> tuple[int, Any]:
     """Interaction points (晒单, review, share …) within the type's daily cap on the Shanghai date;
     over the cap the event is still counted, with 0 points. Idempotent by request_id."""
-    def change(member: Member, program: dict[str, Any], now: datetime) -> tuple[MemberUpdate, Any]:
-        rule = next((r for r in program["interactions"] if r["type"] == kind), None)
+    def change(member: Member, program: Program, plan: LedgerPlan) -> tuple[Member, Any]:
+        rule = program.interaction(kind)
         if rule is None:
             raise ValidationError(f"type must be one of the program's interactions: "
-                                  f"{', '.join(r['type'] for r in program['interactions']) or 'none'}")
-        today = clock.business_date(now).isoformat()
+                                  f"{', '.join(r.type for r in program.interactions) or 'none'}")
+        today = clock.business_date(plan.now).isoformat()
         counts = dict(member.interactions.get(today, {}))
-        awarded = rule["points"] if counts.get(kind, 0) < rule["daily_cap"] else 0
+        awarded = rule.points if counts.get(kind, 0) < rule.daily_cap else 0
         counts[kind] = counts.get(kind, 0) + 1
-        plan = LedgerPlan(member, now=now, keep_years=program["points_expiry"]["keep_years"])
         if awarded:
             plan.add(awarded, "interaction", ref=ref, note=kind)
-        return (MemberUpdate(member, plan, interactions={today: counts}),
-                {"points_awarded": awarded, "balance": plan.points.balance})
+        after = replace(member, interactions={today: counts})
+        return after, {"points_awarded": awarded, "balance": plan.points.balance}
 
-    return change_member_once(member_id, f"admin:{actor}:{request_id}",
-                              fingerprint("POST /v1/admin/members/{member_id}/events",
-                                          {"member_id": member_id, "type": kind, "ref": ref}), change)
+    digest = fingerprint("POST /v1/admin/members/{member_id}/events",
+                         {"member_id": member_id, "type": kind, "ref": ref})
+    return _change_once(uow, member_id, f"admin:{actor}:{request_id}", digest, change)

@@ -5,21 +5,27 @@ from typing import Any
 
 from chalicelib import clock
 from chalicelib.domain.program import default_program, validate_program
-from chalicelib.store.repository import store
+from chalicelib.store import settings
+from chalicelib.store.parts import UnitOfWork
 
 
-def get_program() -> dict[str, Any]:
-    """The program in force."""
-    return store().program()
+def get_program(uow: UnitOfWork) -> dict[str, Any]:
+    """The program in force, as its document."""
+    document: dict[str, Any] = uow.read(program=settings.program())["program"].document()
+    return document
 
 
-def replace_program(document: Any) -> dict[str, Any]:
+def replace_program(uow: UnitOfWork, document: Any) -> dict[str, Any]:
     """Validate a whole program document, store it, and return it as stored."""
     program = validate_program(document)
-    store().save_program(program, clock.now())
-    return program
+    uow.write(settings.save_program(program, clock.now()))
+    return program.document()
 
 
-def seed_default_program() -> bool:
+def seed_default_program(uow: UnitOfWork) -> bool:
     """Store the default program unless one exists (local stack start-up); True if it was stored."""
-    return store().save_program(default_program(), clock.now(), only_if_absent=True)
+    try:
+        uow.write(settings.save_program(default_program(), clock.now(), only_if_absent=True))
+    except settings.ProgramExists:
+        return False
+    return True

@@ -1,13 +1,16 @@
 """Message push use cases: the GET check of the push URL and applying a push to the grants."""
 from __future__ import annotations
 
+import contextlib
 from datetime import timedelta
+from typing import Any
 
 from chalicelib import clock
 from chalicelib.config import settings
 from chalicelib.domain.subscriptions import plan_grants
-from chalicelib.services.common import retrying
-from chalicelib.store.repository import store
+from chalicelib.services.runner import Command, Decision, run
+from chalicelib.store import messaging
+from chalicelib.store.parts import UnitOfWork
 from chalicelib.wechat.push import read_push, verify_url
 
 PUSH_DEDUPE_TTL = timedelta(days=2)
@@ -18,12 +21,17 @@ def check_push_url(query: dict[str, str]) -> str:
     return verify_url(settings(), query)
 
 
-def receive_push(query: dict[str, str], body: bytes) -> None:
+def receive_push(uow: UnitOfWork, query: dict[str, str], body: bytes) -> None:
     """Authenticate a push and apply its grant changes once: a retry or replay of a push already
     handled (same sender, CreateTime and content) changes nothing."""
-    now = clock.now()
-    event = read_push(settings(), query, body, now)
+    event = read_push(settings(), query, body, clock.now())
     changes = plan_grants(event.event, event.items)
-    if changes:
-        retrying(lambda: store().apply_push(event.openid, event.dedupe_key, event.event, changes,
-                                            clock.now(), PUSH_DEDUPE_TTL))
+    if not changes:
+        return
+
+    def decide(_: dict[str, Any]) -> Decision[None]:
+        return Decision(None, messaging.apply_push(event.openid, event.dedupe_key, event.event, changes,
+                                                   clock.now(), PUSH_DEDUPE_TTL))
+
+    with contextlib.suppress(messaging.PushHandled):  # a retry or a replay: nothing to do
+        run(uow, Command({}, decide))

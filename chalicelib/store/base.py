@@ -1,104 +1,62 @@
-"""The plumbing under the repository: one connection, transactions, and DynamoDB failures turned
-into named errors."""
+"""What every table shares: its placement (prefix, endpoint, region from the settings), the fan-out
+shards of the member-keyed indexes, and the conditioned edit of a catalog item's definition."""
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-from functools import lru_cache
+import hashlib
 from typing import Any
 
-from pynamodb.connection import Connection
-from pynamodb.exceptions import DoesNotExist, PynamoDBException, TransactWriteError
+from pynamodb.attributes import NumberAttribute, UnicodeAttribute
 from pynamodb.models import Model
-from pynamodb.transactions import TransactWrite
 
 from chalicelib.config import settings
-from chalicelib.errors import StoreUnavailable
-from chalicelib.store.schema import ALL_MODELS
+from chalicelib.store.parts import Update, assign, eq
 
-_MODELS_BY_TABLE = {model.Meta.table_name: model for model in ALL_MODELS}
-
-
-class VersionConflict(Exception):
-    """The item changed between our read and our write; read again and retry."""
+SHARDS = 16
+CATALOG = "main"
 
 
-class ReferralCodeTaken(Exception):
-    """The freshly drawn referral code already belongs to someone; draw another."""
+class TableMeta:
+    """Table placement shared by every model: prefix, endpoint and region from the settings."""
+
+    table_name: str
+    host: str | None
+    region: str
+    billing_mode: str
+
+    def __init_subclass__(cls, **kwargs: object) -> None:
+        super().__init_subclass__(**kwargs)
+        conf = settings()
+        cls.table_name = conf.table_prefix + cls.table_name
+        cls.host = conf.dynamodb_endpoint_url
+        cls.region = conf.aws_region
+        cls.billing_mode = "PAY_PER_REQUEST"
 
 
-class IdempotencyRecordExists(Exception):
-    """Another request with the same key committed first; replay its answer."""
+def shard_of(member_id: str) -> str:
+    """The member's fan-out shard (`00`..`15`), stable for its lifetime."""
+    return f"{int(hashlib.sha256(member_id.encode()).hexdigest()[:8], 16) % SHARDS:02d}"
 
 
-class Cancelled(Exception):
-    """A transaction refused by its conditions; `failed` names the items whose condition failed,
-    as (table name, hash key value)."""
-
-    def __init__(self, failed: set[tuple[str, str]]) -> None:
-        super().__init__(failed)
-        self.failed = failed
-
-    def hit(self, model: type[Model], hash_key: str) -> bool:
-        """Did the condition on this item fail?"""
-        return (model.Meta.table_name, hash_key) in self.failed
+def all_shards() -> list[str]:
+    """Every shard, in order."""
+    return [f"{shard:02d}" for shard in range(SHARDS)]
 
 
-@contextmanager
-def store_errors() -> Iterator[None]:
-    """Turn unexpected DynamoDB failures into 503 STORE_UNAVAILABLE."""
-    try:
-        yield
-    except PynamoDBException as exc:
-        raise StoreUnavailable() from exc
+class CatalogRecord(Model):
+    """An item of a merchant's catalog (coupon templates, rewards): its editable definition (JSON)
+    and a version that every edit bumps, so that issuing is conditioned on the version read."""
+
+    catalog = UnicodeAttribute(hash_key=True)
+    definition = UnicodeAttribute()
+    version = NumberAttribute(default=0)
 
 
-@lru_cache(maxsize=1)
-def connection() -> Connection:
-    """The process-wide low-level connection used by transactions."""
-    conf = settings()
-    return Connection(region=conf.aws_region, host=conf.dynamodb_endpoint_url,
-                      connect_timeout_seconds=2, read_timeout_seconds=5, max_retry_attempts=3)
+def definition_edit(model: type[CatalogRecord], item_id: str, definition: str, version: int) -> Update:
+    """Replace a catalog item's definition and bump its version, if it is still at `version`."""
+    return Update(model, (CATALOG, item_id), (assign(model.definition, definition), assign(model.version, version + 1)),
+                  condition=eq(model.version, version))
 
 
-def _item_key(operation: dict[str, Any]) -> tuple[str, str]:
-    """(table, hash key value) of one TransactWriteItems operation."""
-    table = operation["TableName"]
-    hash_name = _MODELS_BY_TABLE[table]._hash_keyname
-    attributes = operation.get("Key") or operation["Item"]
-    return table, next(iter(attributes[hash_name].values()))
-
-
-@contextmanager
-def transaction() -> Iterator[TransactWrite]:
-    """One TransactWriteItems: condition failures become Cancelled, a clash with a concurrent
-    transaction becomes VersionConflict (retry), anything else StoreUnavailable."""
-    tx = TransactWrite(connection=connection())
-    try:
-        with tx:
-            yield tx
-    except TransactWriteError as exc:
-        codes = [r.code if r else None for r in exc.cancellation_reasons or []]
-        if "TransactionConflict" in codes:
-            raise VersionConflict() from exc
-        if "ConditionalCheckFailed" in codes:
-            # pynamodb sends condition checks, deletes, puts, then updates, whatever the call order.
-            sent = tx._condition_check_items + tx._delete_items + tx._put_items + tx._update_items
-            raise Cancelled({_item_key(op) for op, code in zip(sent, codes)
-                             if code == "ConditionalCheckFailed"}) from exc
-        raise StoreUnavailable() from exc
-    except PynamoDBException as exc:
-        raise StoreUnavailable() from exc
-
-
-def condition_failed(exc: PynamoDBException) -> bool:
-    """Was a single-item write refused by its condition?"""
-    return getattr(exc, "cause_response_code", "") == "ConditionalCheckFailedException"
-
-
-def resolve(future: Any) -> Any:
-    """The item a TransactGet future resolved to, or None if it does not exist."""
-    try:
-        return future.get()
-    except DoesNotExist:
-        return None
+def int_or_none(value: Any) -> int | None:
+    """A stored number, or None."""
+    return None if value is None else int(value)

@@ -2,19 +2,18 @@
 
 wechatpy (and the crypto stack under it) is imported on first use only, so `import app` stays
 fast. The access token comes from `cgi-bin/stable_token` (never `cgi-bin/token`, which would
-invalidate the other instances' tokens) and is shared through the store; every instance checks
-its expiry on read and refreshes it five minutes early.
+invalidate the other instances' tokens) and is shared through a `TokenCache` (the settings table
+when deployed); every instance checks its expiry on read and refreshes it five minutes early.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
-from typing import Any
+from datetime import datetime
+from typing import Any, Protocol
 
 from chalicelib import clock
-from chalicelib.config import Settings, settings
+from chalicelib.config import Settings
 from chalicelib.errors import ValidationError, WeChatCodeInvalid, WeChatUnavailable
-from chalicelib.store.repository import Store, store
 
 CODE_INVALID = {40029, 40163, 40226}
 TOKEN_REJECTED = {40001, 42001}
@@ -32,6 +31,16 @@ class SendRefused(WeChatUnavailable):
         self.errcode = errcode
 
 
+class TokenCache(Protocol):
+    """Where every instance finds the shared access token."""
+
+    def get(self) -> tuple[str, int] | None:
+        """The shared token and its expiry (epoch seconds), if any."""
+
+    def put(self, token: str, expires_at: int, now: datetime) -> None:
+        """Share a new token."""
+
+
 @dataclass(frozen=True)
 class LoginSession:
     """What jscode2session answers: the user's openid and the session_key we keep server side."""
@@ -43,9 +52,9 @@ class LoginSession:
 class WeChatGateway:
     """Calls WeChat for the app; maps WeChat failures to the contract's errors."""
 
-    def __init__(self, conf: Settings, store: Store) -> None:
+    def __init__(self, conf: Settings, tokens: TokenCache) -> None:
         self._conf = conf
-        self._store = store
+        self._tokens = tokens
         self._token: tuple[str, int] | None = None
         self._client: Any = None
 
@@ -58,15 +67,15 @@ class WeChatGateway:
 
     def access_token(self) -> str:
         """A valid access token: this instance's copy, the shared one, or a new stable token."""
-        if not self._fresh(self._token):
-            self._token = self._store.wechat_token()
-        if self._token and self._fresh(self._token):
-            return self._token[0]
+        token = self._token if self._fresh(self._token) else self._tokens.get()
+        if token is not None and self._fresh(token):
+            self._token = token
+            return token[0]
         return self.refresh_access_token()
 
     @staticmethod
     def _fresh(token: tuple[str, int] | None) -> bool:
-        return bool(token) and token[1] - clock.now().timestamp() > TOKEN_REFRESH_MARGIN_SECONDS
+        return token is not None and token[1] - clock.now().timestamp() > TOKEN_REFRESH_MARGIN_SECONDS
 
     def refresh_access_token(self, rejected: str | None = None) -> str:
         """Fetch the stable token and share it; force a new one only if WeChat rejected this one."""
@@ -75,7 +84,7 @@ class WeChatGateway:
             token, expires_in = self._stable_token(force=True)
         now = clock.now()
         self._token = (token, int(now.timestamp()) + expires_in)
-        self._store.save_wechat_token(token, self._token[1], now)
+        self._tokens.put(token, self._token[1], now)
         return token
 
     def _stable_token(self, *, force: bool) -> tuple[str, int]:
@@ -89,7 +98,8 @@ class WeChatGateway:
 
         result = self._call(post)
         if not isinstance(result, dict) or not result.get("access_token"):
-            raise WeChatUnavailable(f"微信 access_token 获取失败 ({result.get('errcode') if isinstance(result, dict) else '?'})")
+            errcode = result.get("errcode") if isinstance(result, dict) else "?"
+            raise WeChatUnavailable(f"微信 access_token 获取失败 ({errcode})")
         return str(result["access_token"]), int(result.get("expires_in", 7200))
 
     # ---- API calls ---------------------------------------------------------------------------
@@ -185,8 +195,3 @@ def _make_client(gateway: WeChatGateway) -> Any:
     client.gateway = gateway
     return client
 
-
-@lru_cache(maxsize=1)
-def wechat() -> WeChatGateway:
-    """The process-wide gateway."""
-    return WeChatGateway(settings(), store())

@@ -136,8 +136,9 @@ def parse_document(body: bytes) -> dict[str, Any]:
     except UnicodeDecodeError:
         raise ValidationError("push body is not UTF-8") from None
     if text.startswith("<"):
-        import xmltodict
         from xml.parsers.expat import ExpatError
+
+        import xmltodict
 
         try:
             value = xmltodict.parse(text).get("xml")

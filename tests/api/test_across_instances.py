@@ -5,7 +5,6 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 
 import requests
-
 from helpers import ADMIN, new_user
 
 ROUNDS = 5
@@ -22,8 +21,8 @@ def login(base: str, code: str) -> str:
     return response.json()["token"]
 
 
-def test_one_openid_signing_up_on_two_instances_at_once_is_one_member_with_one_gift(live_server) -> None:
-    servers = [live_server(), live_server()]
+def test_one_openid_signing_up_on_two_instances_at_once_is_one_member_with_one_gift(two_instances) -> None:
+    servers = two_instances
     for _ in range(ROUNDS):
         name = new_user()
         tokens = [login(servers[i % 2], f"{name}.{i}") for i in range(PARALLEL)]
@@ -35,7 +34,7 @@ def test_one_openid_signing_up_on_two_instances_at_once_is_one_member_with_one_g
         assert statuses == [201] + [409] * (PARALLEL - 1), [a.text for a in answers]
         assert all(a.json()["error"]["code"] == "ALREADY_MEMBER" for a in answers if a.status_code == 409)
         member_id = next(a.json()["member_id"] for a in answers if a.status_code == 201)
-        for token, base in zip(tokens, servers * PARALLEL):
+        for token, base in zip(tokens, servers * PARALLEL, strict=False):
             me = requests.get(f"{base}/v1/members/me", headers={"Authorization": f"Bearer {token}"}, timeout=30)
             assert me.json()["member_id"] == member_id and me.json()["points"]["balance"] == 100
         ledger = requests.get(f"{servers[0]}/v1/points/ledger",
@@ -43,8 +42,8 @@ def test_one_openid_signing_up_on_two_instances_at_once_is_one_member_with_one_g
         assert [e["reason"] for e in ledger["items"]] == ["signup_gift"]
 
 
-def test_one_request_id_sent_to_two_instances_at_once_changes_points_once(live_server) -> None:
-    servers = [live_server(), live_server()]
+def test_one_request_id_sent_to_two_instances_at_once_changes_points_once(two_instances) -> None:
+    servers = two_instances
     token = login(servers[0], f"{new_user()}.1")
     member = post(f"{servers[0]}/v1/members", {}, {"Authorization": f"Bearer {token}"}).json()
     url = "/v1/admin/members/{}/points".format(member["member_id"])
@@ -65,8 +64,8 @@ def test_one_request_id_sent_to_two_instances_at_once_changes_points_once(live_s
     assert sorted(e["balance_after"] for e in ledger) == [100, 125] + [125 + 10 * (i + 1) for i in range(PARALLEL)]
 
 
-def test_one_order_posted_ten_times_across_two_instances_awards_points_once(live_server) -> None:
-    servers = [live_server(), live_server()]
+def test_one_order_posted_ten_times_across_two_instances_awards_points_once(two_instances) -> None:
+    servers = two_instances
     token = login(servers[0], f"{new_user()}.1")
     member = post(f"{servers[0]}/v1/members", {}, {"Authorization": f"Bearer {token}"}).json()
     body = {"order_id": f"race-{new_user()}", "member_id": member["member_id"], "amount_fen": 88_800}
@@ -80,8 +79,8 @@ def test_one_order_posted_ten_times_across_two_instances_awards_points_once(live
     assert ledger[0]["balance_after"] == 988
 
 
-def test_twenty_parallel_check_ins_across_two_instances_check_in_once(live_server) -> None:
-    servers = [live_server(), live_server()]
+def test_twenty_parallel_check_ins_across_two_instances_check_in_once(two_instances) -> None:
+    servers = two_instances
     token = login(servers[0], f"{new_user()}.1")
     auth = {"Authorization": f"Bearer {token}"}
     post(f"{servers[0]}/v1/members", {}, auth)
@@ -98,8 +97,8 @@ def new_member_on(base: str) -> tuple[dict, dict]:
     return auth, post(f"{base}/v1/members", {}, auth).json()
 
 
-def test_one_coupon_on_five_parallel_orders_across_two_instances_is_used_once(live_server) -> None:
-    servers = [live_server(), live_server()]
+def test_one_coupon_on_five_parallel_orders_across_two_instances_is_used_once(two_instances) -> None:
+    servers = two_instances
     template = post(f"{servers[0]}/v1/admin/coupon-templates",
                     {"name": "立减10元", "kind": "amount_off", "amount_off_fen": 1000, "min_spend_fen": 0,
                      "validity": {"type": "relative", "days": 7}, "claimable": True}, ADMIN).json()
@@ -115,8 +114,8 @@ def test_one_coupon_on_five_parallel_orders_across_two_instances_is_used_once(li
     assert [c["coupon_id"] for c in used] == [coupon["coupon_id"]]
 
 
-def test_twenty_members_claiming_a_stock_of_five_at_once_get_exactly_five(live_server) -> None:
-    servers = [live_server(), live_server()]
+def test_twenty_members_claiming_a_stock_of_five_at_once_get_exactly_five(two_instances) -> None:
+    servers = two_instances
     template = post(f"{servers[0]}/v1/admin/coupon-templates",
                     {"name": "限量券", "kind": "gift", "min_spend_fen": 0, "total_stock": 5,
                      "validity": {"type": "relative", "days": 7}, "claimable": True}, ADMIN).json()
@@ -128,8 +127,8 @@ def test_twenty_members_claiming_a_stock_of_five_at_once_get_exactly_five(live_s
     assert {a.json()["error"]["code"] for a in answers if a.status_code == 409} == {"OUT_OF_STOCK"}
 
 
-def test_parallel_redemptions_by_a_member_who_can_afford_one_succeed_once(live_server) -> None:
-    servers = [live_server(), live_server()]
+def test_parallel_redemptions_by_a_member_who_can_afford_one_succeed_once(two_instances) -> None:
+    servers = two_instances
     gift = post(f"{servers[0]}/v1/admin/rewards", {"name": "保温杯", "points_cost": 80, "kind": "gift"}, ADMIN).json()
     auth, _ = new_member_on(servers[0])
     url = f"/v1/rewards/{gift['reward_id']}/redeem"
@@ -139,8 +138,8 @@ def test_parallel_redemptions_by_a_member_who_can_afford_one_succeed_once(live_s
     assert {a.json()["error"]["code"] for a in answers if a.status_code == 409} == {"INSUFFICIENT_POINTS"}
 
 
-def test_twenty_members_redeeming_a_stock_of_five_at_once_get_exactly_five(live_server) -> None:
-    servers = [live_server(), live_server()]
+def test_twenty_members_redeeming_a_stock_of_five_at_once_get_exactly_five(two_instances) -> None:
+    servers = two_instances
     gift = post(f"{servers[0]}/v1/admin/rewards",
                 {"name": "限量T恤", "points_cost": 10, "kind": "gift", "stock": 5}, ADMIN).json()
     members = [new_member_on(servers[i % 2])[0] for i in range(20)]

@@ -5,7 +5,6 @@ import json
 from typing import Any
 
 import pytest
-
 from helpers import Api, new_user
 
 LONG = "x" * 65

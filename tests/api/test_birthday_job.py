@@ -3,7 +3,6 @@ once a year to each member born in the job's Shanghai month."""
 from __future__ import annotations
 
 import pytest
-
 from helpers import Api
 
 RUN = "/v1/admin/jobs/birthday-gifts/run"

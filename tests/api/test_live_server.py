@@ -10,7 +10,7 @@ from typing import Any
 import boto3
 import requests
 
-from chalicelib.store.schema import ALL_MODELS
+from chalicelib.store.tables import ALL_MODELS
 
 
 def test_two_servers_starting_at_once_on_fresh_tables_share_them(

@@ -11,7 +11,6 @@ import time
 from pathlib import Path
 
 import requests
-
 from servers import REPO_ROOT, TEST_ENV, free_port, stop_process_group, wait_for_health
 
 # Unset, so that `make run` embeds its own store and fake WeChat and applies its local defaults.

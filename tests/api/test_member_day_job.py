@@ -3,14 +3,9 @@ per member and member day, notices only to members holding a grant."""
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
 
 import pytest
-
-from chalicelib import clock as app_clock
-from chalicelib.domain.subscriptions import GrantChange
-from chalicelib.store.repository import store
-
+import storage
 from helpers import Api
 
 RUN = "/v1/admin/jobs/member-day/run"
@@ -36,8 +31,7 @@ def member_day(api: Api, clock, program, fake_wechat):
 
 
 def _grant(openid: str, template_id: str) -> None:
-    store().apply_push(openid, f"test#{uuid.uuid4().hex}", "subscribe_msg_popup_event",
-                       [GrantChange(template_id, grants=1, choice="accept")], app_clock.now(), timedelta(days=2))
+    storage.grant(openid, template_id)
 
 
 def _coupons(api: Api, token: str, template_id: str) -> list[dict]:
@@ -67,11 +61,11 @@ def test_each_member_gets_one_coupon_and_granted_members_one_notice(api: Api, me
         fake_wechat.openid_for(api.users[m["member_id"]]) for _, m in granted)
     assert all(m["template_id"] == notice_template and m["data"]["thing2"] == {"value": "会员日满100减10"}
                and m["data"]["date3"] == {"value": "2026年12月08日"} for m in messages)
-    for token, member in [*granted, (ungranted_token, ungranted)]:
+    for token, _ in [*granted, (ungranted_token, ungranted)]:
         [coupon] = _coupons(api, token, template_id)
         assert coupon["source"] == "member_day"
     for _, member in granted:
-        assert store().subscriptions(fake_wechat.openid_for(api.users[member["member_id"]])) == {notice_template: 0}
+        assert storage.grants(fake_wechat.openid_for(api.users[member["member_id"]])) == {notice_template: 0}
 
     status, second = api.call("POST", RUN, {}, admin=True)
     assert status == 200 and second["coupons_issued"] == 0 and second["notices_sent"] == 0
@@ -88,7 +82,7 @@ def test_a_second_grant_does_not_bring_a_second_notice_the_same_day(api: Api, me
     _grant(openid, notice_template)
     assert api.call("POST", RUN, {}, admin=True)[1]["notices_sent"] == 1
     assert api.call("POST", RUN, {}, admin=True)[1]["notices_sent"] == 0
-    assert len(fake_wechat.sent_messages) == 1 and store().subscriptions(openid) == {notice_template: 1}
+    assert len(fake_wechat.sent_messages) == 1 and storage.grants(openid) == {notice_template: 1}
 
 
 def test_not_a_member_day_does_nothing(api: Api, member_day, clock, fake_wechat) -> None:

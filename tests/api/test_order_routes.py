@@ -1,6 +1,7 @@
 """Orders, refunds, interaction events and the jobs (§4, §6), through the routes and the real store."""
 from __future__ import annotations
 
+import storage
 from helpers import Api
 
 
@@ -181,8 +182,7 @@ def test_tier_review_records_tiers_that_aged_out(api: Api, clock) -> None:
     first = api.call("POST", "/v1/admin/jobs/tier-review/run", {}, admin=True)[1]
     assert first["job"] == "tier-review" and first["tier_changes"] >= 1
     assert api.call("POST", "/v1/admin/jobs/tier-review/run", {}, admin=True)[1]["tier_changes"] == 0
-    from chalicelib.store.repository import store
-    assert [(c.from_tier, c.to_tier, c.cause) for c in store().tier_changes(member["member_id"])] == [
+    assert [(c.from_tier, c.to_tier, c.cause) for c in storage.tier_changes(member["member_id"])] == [
         ("normal", "gold", "order"), ("gold", "normal", "review")]
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 
 import boto3
-
 from helpers import Api
 
 from chalicelib.config import settings

@@ -5,7 +5,6 @@ import copy
 from pathlib import Path
 
 import pytest
-
 from helpers import Api
 
 from chalicelib.config import settings

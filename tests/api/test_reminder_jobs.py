@@ -3,23 +3,19 @@
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
 
 import pytest
+import storage
+from helpers import Api
 
 from chalicelib import clock as app_clock
-from chalicelib.domain.subscriptions import GrantChange
-from chalicelib.store.repository import store
-
-from helpers import Api
 
 COUPON_RUN = "/v1/admin/jobs/coupon-expiry/run"
 POINTS_RUN = "/v1/admin/jobs/points-expiring/run"
 
 
 def _grant(openid: str, template_id: str) -> None:
-    store().apply_push(openid, f"test#{uuid.uuid4().hex}", "subscribe_msg_popup_event",
-                       [GrantChange(template_id, grants=1, choice="accept")], app_clock.now(), timedelta(days=2))
+    storage.grant(openid, template_id)
 
 
 def _notice_template(program, kind: str) -> str:

@@ -7,10 +7,10 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-
-from chalicelib.local.fake_wechat import FakeWeChat
-from chalicelib.logs import LOGGERS, JsonFormatter
 from helpers import Api, new_user
+
+from chalicelib.logs import LOGGERS, JsonFormatter
+from devstack.fake_wechat import FakeWeChat
 
 
 class Lines(logging.Handler):

@@ -2,6 +2,7 @@
 once, it writes each member's `expire` entry exactly once."""
 from __future__ import annotations
 
+import contextlib
 import os
 import random
 import secrets
@@ -11,13 +12,13 @@ import time
 from datetime import datetime, timezone
 
 import requests
-
+import storage
 from helpers import ADMIN
 
 from chalicelib.domain.ledger import LedgerPlan
 from chalicelib.domain.member import Member
-from chalicelib.store.repository import store
-from chalicelib.store.schema import LedgerRecord
+from chalicelib.store import ledger, members
+from chalicelib.store.parts import every
 
 MEMBERS = 200
 NEW_YEAR = "2027-01-01T00:00:00+08:00"
@@ -33,19 +34,19 @@ def members_holding_2026_points(count: int) -> list[str]:
                         referral_code=secrets.token_hex(5).upper())
         plan = LedgerPlan(member, now=earned, keep_years=0)
         plan.add(50, "signup_gift")
-        store().create_member(Member(**{**member.__dict__, "points": plan.points, "seq": plan.seq}),
-                              plan.entries, "normal")
+        storage.uow().write(*members.create(plan.settled(member), plan.entries, "normal"))
         ids.append(member.member_id)
     return ids
 
 
 def settled(member_id: str) -> bool:
-    member = store().member(member_id)
+    member = storage.member(member_id)
     return member is not None and not member.points.lots
 
 
 def expire_entries(member_id: str) -> list[int]:
-    return [int(r.delta) for r in LedgerRecord.query(member_id) if r.reason == "expire"]
+    entries = every(storage.uow(), lambda cursor: ledger.page(member_id, 100, cursor))
+    return [e.delta for e in entries if e.reason == "expire"]
 
 
 def set_clock(base: str) -> None:
@@ -87,7 +88,5 @@ def test_a_reset_run_on_two_instances_at_once_expires_each_member_once(live_serv
 
 
 def _quietly_post(url: str) -> None:
-    try:
+    with contextlib.suppress(requests.RequestException):  # the server may be killed under us: that is the point
         requests.post(url, json={}, headers=ADMIN, timeout=300)
-    except requests.RequestException:
-        pass  # the server may be killed under us: that is the point

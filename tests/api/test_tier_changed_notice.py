@@ -2,12 +2,8 @@
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
 
-from chalicelib import clock as app_clock
-from chalicelib.domain.subscriptions import GrantChange
-from chalicelib.store.repository import store
-
+import storage
 from helpers import Api
 
 RUN = "/v1/admin/jobs/tier-review/run"
@@ -26,9 +22,7 @@ def test_a_recorded_tier_change_brings_one_notice(api: Api, clock, program, fake
     put()
     openid = fake_wechat.openid_for(api.users[member["member_id"]])
     for _ in range(2):
-        store().apply_push(openid, f"test#{uuid.uuid4().hex}", "subscribe_msg_popup_event",
-                           [GrantChange(notice_template, grants=1, choice="accept")], app_clock.now(),
-                           timedelta(days=2))
+        storage.grant(openid, notice_template)
     fake_wechat.reset()
 
     dry = api.call("POST", RUN, {"dry_run": True}, admin=True)[1]
@@ -40,5 +34,5 @@ def test_a_recorded_tier_change_brings_one_notice(api: Api, clock, program, fake
     assert message["data"] == {"thing1": {"value": "普通会员"}, "thing2": {"value": "金卡会员"}}
     second = api.call("POST", RUN, {}, admin=True)[1]
     assert second["tier_changes"] == 0 and second["notices_sent"] == 0
-    assert store().subscriptions(openid) == {notice_template: 1}
+    assert storage.grants(openid) == {notice_template: 1}
     fake_wechat.reset()

@@ -10,7 +10,6 @@ from typing import Any
 from urllib.parse import urlencode
 
 import pytest
-
 from helpers import Api, new_user
 from servers import TEST_ENV
 
@@ -184,7 +183,7 @@ def test_a_visitors_grants_count_once_they_sign_up(api, push, fake_wechat) -> No
 
 
 def test_switching_a_template_off_zeroes_it_and_send_results_are_recorded(api, push) -> None:
-    from chalicelib.store.schema import SubscriptionRecord
+    from chalicelib.store.messaging import SubscriptionRecord
 
     _, member = api.new_member()
     openid = api.call("GET", f"/v1/admin/members/{member['member_id']}", admin=True)[1]["openid"]

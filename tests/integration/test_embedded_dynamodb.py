@@ -15,7 +15,7 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from chalicelib.local.dynamodb import EmbeddedDynamoDB
+from devstack.dynamodb import EmbeddedDynamoDB
 
 RACERS = 20
 ROUNDS = 8

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import requests
 
-from chalicelib.local.fake_wechat import FakeWeChat
+from devstack.fake_wechat import FakeWeChat
 
 APPID = "wx1234567890fake"
 SECRET = "fake-secret"

@@ -35,7 +35,7 @@ CANARIES = {name: f"canary-{name.lower()}-must-not-leak" for name in SECRET_NAME
 # The models as the stage's Lambda sees them: imported under the stage's environment.
 MODELS_SCRIPT = """
 import json
-from chalicelib.store.schema import ALL_MODELS, TTL_ATTRIBUTES
+from chalicelib.store.tables import ALL_MODELS, TTL_ATTRIBUTES
 print(json.dumps([
     {
         "table": m.Meta.table_name,
@@ -57,8 +57,11 @@ UNGRANTED_CALLS = {
     "create_queue": "sqs:CreateQueue",
     "purge_queue": "sqs:PurgeQueue",
 }
-# Where those calls belong: the local stack, which runs with local credentials.
-LOCAL_ONLY = ("chalicelib/local/", "chalicelib/store/schema.py:create_missing_tables")
+# Where those calls belong: the local stack, which runs with local credentials (the rest of it,
+# devstack/, is outside the scan).
+LOCAL_ONLY = ("chalicelib/store/tables.py:create_missing_tables",)
+# Top-level modules of the dev stack that no module of the deployment package may import.
+DEV_ONLY_MODULES = {"moto", "werkzeug", "devstack"}
 # Clients the app may create: the services whose actions the role grants.
 GRANTED_SERVICES = {"dynamodb", "sqs"}
 # Shanghai keeps UTC+8 all year (no daylight saving since 1991).
@@ -385,6 +388,36 @@ def _client_service(node: ast.AST) -> str | None:
     ):
         return node.args[0].value
     return None
+
+
+def test_the_package_holds_no_dev_stack_code(package_dir: Path) -> None:
+    """The embedded store, the fake WeChat and the runner stay out of the Lambda zip, and no
+    module of the app in it imports them or their dependencies."""
+    with zipfile.ZipFile(package_dir / "deployment.zip") as archive:
+        names = archive.namelist()
+        app_modules = {
+            name: archive.read(name).decode()
+            for name in names
+            if name == "app.py" or (name.startswith("chalicelib/") and name.endswith(".py"))
+        }
+    assert "app.py" in app_modules and "chalicelib/__init__.py" in app_modules
+    assert [n for n in names if n.startswith("devstack/") or n.startswith("chalicelib/local")] == []
+    assert {
+        name: sorted(_dev_imports(source, name))
+        for name, source in app_modules.items()
+        if _dev_imports(source, name)
+    } == {}
+
+
+def _dev_imports(source: str, filename: str) -> set[str]:
+    """The modules of DEV_ONLY_MODULES a module imports, anywhere in it (lazy imports included)."""
+    imported: set[str] = set()
+    for node in ast.walk(ast.parse(source, filename)):
+        if isinstance(node, ast.Import):
+            imported.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            imported.add(node.module)
+    return {name for name in imported if name.split(".")[0] in DEV_ONLY_MODULES}
 
 
 def test_secrets_are_noecho_parameters_without_defaults(template: Template) -> None:

@@ -5,13 +5,11 @@ import uuid
 from datetime import date, timedelta
 
 import pytest
-
-from chalicelib import clock
-from chalicelib.domain.subscriptions import GrantChange
-from chalicelib.services import notify
-from chalicelib.store.repository import store
-
+import storage
 from helpers import new_user
+
+from chalicelib import clock, wiring
+from chalicelib.services import notify
 
 SEND_PATH = "/cgi-bin/message/subscribe/send"
 TODAY = date(2026, 12, 8)
@@ -32,14 +30,12 @@ def template_id(fake_wechat):
 def _openid(grants: int, template_id: str) -> str:
     openid = "o" + new_user()
     if grants:
-        store().apply_push(openid, f"test#{openid}", "subscribe_msg_popup_event",
-                           [GrantChange(template_id, grants=grants, choice="accept")],
-                           clock.now(), timedelta(days=2))
+        storage.grant(openid, template_id, grants)
     return openid
 
 
 def _send(openid: str, template_id: str, business_date: date = TODAY) -> str:
-    return notify.send_notice("m-" + openid, openid, template_id, {"thing1": "会员日福利已到账"},
+    return notify.send_notice(storage.uow(), wiring.wechat(), "m-" + openid, openid, template_id, {"thing1": "会员日福利已到账"},
                               job="test", business_date=business_date, now=clock.now())
 
 
@@ -52,7 +48,7 @@ def test_a_send_spends_one_grant(fake_wechat, template_id) -> None:
     assert _send(openid, template_id) == notify.SENT
     [message] = _messages(fake_wechat, template_id)
     assert message["touser"] == openid and message["data"] == {"thing1": {"value": "会员日福利已到账"}}
-    assert store().subscriptions(openid) == {template_id: 1}
+    assert storage.grants(openid) == {template_id: 1}
 
 
 def test_without_a_grant_nothing_is_sent(fake_wechat, template_id) -> None:
@@ -62,7 +58,7 @@ def test_without_a_grant_nothing_is_sent(fake_wechat, template_id) -> None:
     assert _send(spent, template_id) == notify.SENT
     assert _send(spent, template_id, TODAY + timedelta(days=1)) == notify.NO_GRANT
     assert len(_messages(fake_wechat, template_id)) == 1
-    assert store().subscriptions(openid) == {} and store().subscriptions(spent) == {template_id: 0}
+    assert storage.grants(openid) == {} and storage.grants(spent) == {template_id: 0}
 
 
 def test_passing_failures_are_retried_and_spend_one_grant(fake_wechat, template_id) -> None:
@@ -70,7 +66,7 @@ def test_passing_failures_are_retried_and_spend_one_grant(fake_wechat, template_
     fake_wechat.inject_fault(SEND_PATH, status=503, count=2)
     assert _send(openid, template_id) == notify.SENT
     assert len(_messages(fake_wechat, template_id)) == 1
-    assert store().subscriptions(openid) == {template_id: 0}
+    assert storage.grants(openid) == {template_id: 0}
 
 
 def test_a_send_that_keeps_failing_keeps_the_grant_for_a_later_run(fake_wechat, template_id) -> None:
@@ -78,10 +74,10 @@ def test_a_send_that_keeps_failing_keeps_the_grant_for_a_later_run(fake_wechat, 
     fake_wechat.inject_fault(SEND_PATH, status=500, count=3)
     assert _send(openid, template_id) == notify.FAILED
     assert _messages(fake_wechat, template_id) == []
-    assert store().subscriptions(openid) == {template_id: 1}
+    assert storage.grants(openid) == {template_id: 1}
     assert _send(openid, template_id) == notify.SENT  # the same date again: now it goes out
     assert len(_messages(fake_wechat, template_id)) == 1
-    assert store().subscriptions(openid) == {template_id: 0}
+    assert storage.grants(openid) == {template_id: 0}
 
 
 def test_wechat_busy_and_a_rejected_token_are_retried(fake_wechat, template_id) -> None:
@@ -97,7 +93,7 @@ def test_no_grant_at_wechat_zeroes_the_grants(fake_wechat, template_id) -> None:
     fake_wechat.inject_fault(SEND_PATH, errcode=43101)
     assert _send(openid, template_id) == notify.FAILED
     assert _messages(fake_wechat, template_id) == []
-    assert store().subscriptions(openid) == {template_id: 0}
+    assert storage.grants(openid) == {template_id: 0}
     assert _send(openid, template_id) == notify.NO_GRANT
 
 
@@ -105,7 +101,7 @@ def test_other_refusals_are_not_retried_and_keep_the_grant(fake_wechat, template
     openid = _openid(1, template_id)
     fake_wechat.inject_fault(SEND_PATH, errcode=47003, count=2)
     assert _send(openid, template_id) == notify.FAILED
-    assert store().subscriptions(openid) == {template_id: 1}
+    assert storage.grants(openid) == {template_id: 1}
     assert _send(openid, template_id) == notify.FAILED  # the second fault: not used up by a retry
     assert _send(openid, template_id) == notify.SENT
 
@@ -115,6 +111,6 @@ def test_one_message_per_member_template_and_date(fake_wechat, template_id) -> N
     assert _send(openid, template_id) == notify.SENT
     assert _send(openid, template_id) == notify.DUPLICATE
     assert len(_messages(fake_wechat, template_id)) == 1
-    assert store().subscriptions(openid) == {template_id: 4}
+    assert storage.grants(openid) == {template_id: 4}
     assert _send(openid, template_id, TODAY + timedelta(days=1)) == notify.SENT
-    assert store().subscriptions(openid) == {template_id: 3}
+    assert storage.grants(openid) == {template_id: 3}

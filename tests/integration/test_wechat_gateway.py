@@ -4,20 +4,20 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
+import storage
+from helpers import new_user
 
 from chalicelib import clock
 from chalicelib.config import settings
 from chalicelib.errors import ValidationError, WeChatCodeInvalid, WeChatUnavailable
-from chalicelib.store.repository import store
+from chalicelib.store.settings import SharedTokenCache
 from chalicelib.wechat.miniprogram import WeChatGateway
-
-from helpers import new_user
 
 
 @pytest.fixture
 def gateway(fake_wechat) -> WeChatGateway:
     fake_wechat.reset()
-    yield WeChatGateway(settings(), store())
+    yield WeChatGateway(settings(), SharedTokenCache(storage.uow()))
     fake_wechat.reset()
 
 
@@ -40,20 +40,20 @@ def test_wechat_failures_are_wechat_unavailable(gateway, fake_wechat) -> None:
         gateway.code_to_session(f"{new_user()}.1")
     unreachable = dataclasses.replace(settings(), wechat_api_base_url="http://127.0.0.1:9")
     with pytest.raises(WeChatUnavailable):
-        WeChatGateway(unreachable, store()).code_to_session(f"{new_user()}.1")
+        WeChatGateway(unreachable, SharedTokenCache(storage.uow())).code_to_session(f"{new_user()}.1")
 
 
 def test_the_access_token_is_shared_by_instances_through_the_store(gateway, fake_wechat) -> None:
     token = gateway.access_token()
     fake_wechat.inject_fault("/cgi-bin/stable_token", status=500)  # any call to WeChat now fails
-    assert WeChatGateway(settings(), store()).access_token() == token
-    assert store().wechat_token()[0] == token
+    assert WeChatGateway(settings(), SharedTokenCache(storage.uow())).access_token() == token
+    assert SharedTokenCache(storage.uow()).get()[0] == token
 
 
 def test_an_expiring_shared_token_is_refreshed(gateway) -> None:
-    store().save_wechat_token("stale-token", int(clock.now().timestamp()) + 60, clock.now())
+    SharedTokenCache(storage.uow()).put("stale-token", int(clock.now().timestamp()) + 60, clock.now())
     fresh = gateway.access_token()
-    assert fresh != "stale-token" and store().wechat_token()[0] == fresh
+    assert fresh != "stale-token" and SharedTokenCache(storage.uow()).get()[0] == fresh
 
 
 def test_a_rejected_token_is_refreshed_once_and_the_call_retried(gateway, fake_wechat) -> None:

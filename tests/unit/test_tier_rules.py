@@ -1,12 +1,12 @@
 """Growth over this and last Shanghai year, and the tier it reaches."""
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime, timezone
 
 from chalicelib.domain.program import default_program
-from chalicelib.domain.tiers import growth_value, growth_view, tier_for
+from chalicelib.domain.tiers import growth_value, growth_view, tier_change, tier_view
 
-TIERS = default_program()["tiers"]
+PROGRAM = default_program()
 
 
 def test_growth_counts_this_and_last_year_only() -> None:
@@ -16,12 +16,24 @@ def test_growth_counts_this_and_last_year_only() -> None:
 
 
 def test_tier_is_the_highest_reached() -> None:
-    assert tier_for(TIERS, 0)["code"] == "normal"
-    assert tier_for(TIERS, 999)["code"] == "normal"
-    assert tier_for(TIERS, 1000)["code"] == "silver"
-    assert tier_for(TIERS, 10000)["code"] == "black"
+    assert PROGRAM.tier_for(0).code == "normal"
+    assert PROGRAM.tier_for(999).code == "normal"
+    assert PROGRAM.tier_for(1000).code == "silver"
+    assert PROGRAM.tier_for(10000).code == "black"
 
 
 def test_growth_view_names_the_next_tier_and_the_gap() -> None:
-    assert growth_view(TIERS, 1200) == {"value": 1200, "next_tier": "gold", "to_next": 3800}
-    assert growth_view(TIERS, 20000) == {"value": 20000, "next_tier": None, "to_next": None}
+    assert growth_view(PROGRAM, 1200) == {"value": 1200, "next_tier": "gold", "to_next": 3800}
+    assert growth_view(PROGRAM, 20000) == {"value": 20000, "next_tier": None, "to_next": None}
+
+
+def test_tier_view_is_the_contract_shape() -> None:
+    assert tier_view(PROGRAM.tier_for(5000)) == {"code": "gold", "name": "金卡会员", "points_multiplier_pct": 200}
+
+
+def test_a_tier_change_is_recorded_only_when_the_code_moves() -> None:
+    at = datetime(2026, 11, 23, tzinfo=timezone.utc)
+    assert tier_change("m1", "normal", PROGRAM.tier_for(999), "order", at) is None
+    assert tier_change("m1", None, PROGRAM.tier_for(1000), "order", at) is None
+    change = tier_change("m1", "normal", PROGRAM.tier_for(1000), "order", at)
+    assert change is not None and (change.from_tier, change.to_tier, change.cause) == ("normal", "silver", "order")

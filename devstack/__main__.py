@@ -3,6 +3,6 @@ from __future__ import annotations
 
 import sys
 
-from chalicelib.local.runner import main
+from devstack.runner import main
 
 sys.exit(main())

@@ -20,8 +20,8 @@ from moto.moto_server.werkzeug_app import (
 )
 from werkzeug.serving import make_server
 
-from chalicelib.local import moto_transactions
-from chalicelib.local.serving import BackgroundServer
+from devstack import moto_transactions
+from devstack.serving import BackgroundServer
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 

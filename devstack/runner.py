@@ -1,4 +1,4 @@
-"""The local stack behind `make run` (`python -m chalicelib.local`, from the repo root).
+"""The local stack behind `make run` (`python -m devstack`, from the repo root).
 
 1. Fill in local defaults for every variable that is unset (a variable set to a non-blank value,
    or `TABLE_PREFIX` set at all, is left alone). `TOKEN_SECRET`, `WECHAT_SECRET` and the admin key
@@ -23,7 +23,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Protocol
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_ROOT = Path(__file__).resolve().parents[1]
 HOST = "127.0.0.1"
 STOP_TIMEOUT_SECONDS = 5.0
 
@@ -66,10 +66,11 @@ def fill_defaults(env: MutableMapping[str, str], defaults: dict[str, str]) -> No
 def prepare_store() -> None:
     """Create the missing tables and seed the default program (imports read the final env)."""
     from chalicelib.services.program import seed_default_program
-    from chalicelib.store.schema import create_missing_tables
+    from chalicelib.store.dynamo import DynamoUnitOfWork
+    from chalicelib.store.tables import create_missing_tables
 
     create_missing_tables()
-    seed_default_program()
+    seed_default_program(DynamoUnitOfWork())
 
 
 def port_is_free(port: int) -> bool:
@@ -144,7 +145,7 @@ def main() -> int:
         # moto and the fake are imported only when embedded: moto is slow to import.
         embedded_store = not env.get("DYNAMODB_ENDPOINT_URL", "").strip()
         if embedded_store:
-            from chalicelib.local.dynamodb import EmbeddedDynamoDB
+            from devstack.dynamodb import EmbeddedDynamoDB
 
             fill_defaults(env, EMBEDDED_STORE_DEFAULTS)
             store = EmbeddedDynamoDB()
@@ -152,7 +153,7 @@ def main() -> int:
             env["DYNAMODB_ENDPOINT_URL"] = store.start()
         embedded_wechat = not env.get("WECHAT_API_BASE_URL", "").strip()
         if embedded_wechat:
-            from chalicelib.local.fake_wechat import FakeWeChat
+            from devstack.fake_wechat import FakeWeChat
 
             wechat = FakeWeChat(env["WECHAT_APPID"], env["WECHAT_SECRET"])
             servers.append(wechat)

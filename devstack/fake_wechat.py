@@ -43,7 +43,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from chalicelib.local.serving import BackgroundServer
+from devstack.serving import BackgroundServer
 
 HOST = "127.0.0.1"
 TOKEN_LIFETIME_SECONDS = 7200

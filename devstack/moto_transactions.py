@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from moto.dynamodb.comparisons import get_filter_expression
 from moto.dynamodb.exceptions import (
     ConditionalCheckFailed,
     MockValidationException,
@@ -22,7 +23,6 @@ from moto.dynamodb.exceptions import (
 from moto.dynamodb.models import DynamoDBBackend
 from moto.dynamodb.models.dynamo_type import Item
 from moto.dynamodb.models.table import Table
-from moto.dynamodb.comparisons import get_filter_expression
 
 _OPERATIONS = {"ConditionCheck", "Put", "Delete", "Update"}
 

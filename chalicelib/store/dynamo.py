@@ -1,0 +1,207 @@
+"""The unit of work over DynamoDB: every call the app makes goes through one botocore client,
+shared by all models and created once per container (`chalicelib.wiring` creates it when the app
+is imported, in the Lambda init phase), so that no request pays for building a client.
+
+The pynamodb models give the items their shape: keys, serialization, condition and update
+expressions (`get_*_kwargs_from_instance`, `from_raw_data`). A read of several parts is one
+`TransactGetItems`; a write of several parts is one `TransactWriteItems` sent in the order given,
+so the cancellation reason at position i belongs to part i. DynamoDB's failures become named
+errors here: a failed condition is the part's own error, a clash with a concurrent transaction is
+`StaleRead` (read again), anything else is `StoreUnavailable`.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from functools import lru_cache
+from typing import Any, TypeVar
+
+import botocore.session
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
+from pynamodb.expressions.condition import Condition as PynamoCondition
+from pynamodb.expressions.update import Action
+from pynamodb.models import Model
+
+from chalicelib.config import settings
+from chalicelib.errors import StoreUnavailable
+from chalicelib.store.parts import (
+    Condition,
+    Delete,
+    Get,
+    Op,
+    Page,
+    Put,
+    Query,
+    StaleRead,
+    Update,
+    Write,
+    decode_cursor,
+    encode_cursor,
+    failure,
+    key_names,
+)
+
+T = TypeVar("T")
+M = TypeVar("M", bound=Model)
+MAX_READ_PARTS = 25
+
+
+@lru_cache(maxsize=1)
+def shared_client() -> Any:
+    """The container's botocore DynamoDB client (timeouts and retries well inside a request)."""
+    conf = settings()
+    config = Config(connect_timeout=2, read_timeout=5, parameter_validation=False, max_pool_connections=20,
+                    retries={"total_max_attempts": 4, "mode": "standard"})
+    return botocore.session.get_session().create_client(
+        "dynamodb", region_name=conf.aws_region, endpoint_url=conf.dynamodb_endpoint_url, config=config)
+
+
+class DynamoUnitOfWork:
+    """Reads and writes parts against DynamoDB."""
+
+    def __init__(self, client: Any | None = None) -> None:
+        self._client = client or shared_client()
+
+    def read(self, **parts: Get[Any, Any]) -> dict[str, Any]:
+        """The named items, converted, in one round trip (GetItem, or TransactGetItems)."""
+        if not parts:
+            return {}
+        if len(parts) > MAX_READ_PARTS:
+            raise ValueError(f"a read holds at most {MAX_READ_PARTS} parts")
+        named = list(parts.items())
+        with _translated():
+            if len(named) == 1:
+                answer = self._client.get_item(**_get_kwargs(named[0][1]), ConsistentRead=True)
+                raws = [answer.get("Item")]
+            else:
+                answer = self._client.transact_get_items(
+                    TransactItems=[{"Get": _get_kwargs(part)} for _, part in named])
+                raws = [response.get("Item") for response in answer["Responses"]]
+        return {name: part.convert(part.model.from_raw_data(raw) if raw else None)
+                for (name, part), raw in zip(named, raws, strict=True)}
+
+    def query(self, part: Query[M, T]) -> Page[T]:
+        """One page of a partition (one Query)."""
+        with _translated():
+            answer = self._client.query(**_query_kwargs(part))
+        items = [part.convert(part.model.from_raw_data(raw)) for raw in answer.get("Items", [])]
+        return Page(items, encode_cursor(answer.get("LastEvaluatedKey")))
+
+    def write(self, *parts: Write) -> None:
+        """Every part or none: one conditional single-item call, or one TransactWriteItems."""
+        if not parts:
+            return
+        with _translated(parts):
+            if len(parts) == 1:
+                operation, kwargs = _write_operation(parts[0])
+                getattr(self._client, operation)(**kwargs)
+            else:
+                self._client.transact_write_items(TransactItems=[
+                    {_TRANSACT_NAMES[type(part)]: _write_operation(part)[1]} for part in parts])
+
+    def update(self, part: Update, convert: Callable[[Any], T]) -> T:
+        """Apply one Update and convert the item as it is afterwards (one UpdateItem)."""
+        with _translated([part]):
+            answer = self._client.update_item(**_write_operation(part)[1], ReturnValues="ALL_NEW")
+        return convert(part.model.from_raw_data(answer["Attributes"]))
+
+
+_TRANSACT_NAMES: dict[type, str] = {Put: "Put", Update: "Update", Delete: "Delete"}
+
+
+@contextmanager
+def _translated(parts: Sequence[Write] = ()) -> Iterator[None]:
+    """DynamoDB's failures as named errors (see the module docstring)."""
+    try:
+        yield
+    except ClientError as exc:
+        code = exc.response.get("Error", {}).get("Code", "")
+        if code == "ConditionalCheckFailedException" and len(parts) == 1:
+            raise failure(parts[0]) from exc
+        if code == "TransactionCanceledException":
+            reasons = [(r or {}).get("Code") for r in exc.response.get("CancellationReasons", [])]
+            failed = [part for part, reason in zip(parts, reasons, strict=False) if reason == "ConditionalCheckFailed"]
+            if failed:
+                raise failure(failed[0]) from exc
+            if "TransactionConflict" in reasons:
+                raise StaleRead() from exc
+        if code == "TransactionConflictException":
+            raise StaleRead() from exc
+        raise StoreUnavailable() from exc
+    except BotoCoreError as exc:
+        raise StoreUnavailable() from exc
+
+
+def _get_kwargs(part: Get[Any, Any]) -> dict[str, Any]:
+    """TableName and Key of the item."""
+    key = part.key
+    kwargs: dict[str, Any] = part.model.get_operation_kwargs_from_class(key[0],
+                                                                         range_key=key[1] if len(key) > 1 else None)
+    return kwargs
+
+
+def _write_operation(part: Write) -> tuple[str, dict[str, Any]]:
+    """The single-item operation's name and its kwargs (also a TransactWriteItems entry)."""
+    if isinstance(part, Put):
+        model: type[Model] = type(part.record)
+        return "put_item", part.record.get_save_kwargs_from_instance(condition=_condition(part.condition, model))
+    if isinstance(part, Update):
+        return "update_item", part.model(*part.key).get_update_kwargs_from_instance(
+            actions=[_action(op) for op in part.ops], condition=_condition(part.condition, part.model))
+    return "delete_item", part.model(*part.key).get_delete_kwargs_from_instance(
+        condition=_condition(part.condition, part.model))
+
+
+def _query_kwargs(part: Query[Any, Any]) -> dict[str, Any]:
+    hash_name, _ = key_names(part.model, part.index)
+    key_condition = part.model.get_attributes()[hash_name] == part.hash_value
+    if part.range is not None:
+        key_condition &= _condition(part.range, part.model)
+    names: dict[str, str] = {}
+    values: dict[str, Any] = {}
+    kwargs: dict[str, Any] = {
+        "TableName": part.model.Meta.table_name, "Limit": part.limit, "ScanIndexForward": part.forward,
+        "KeyConditionExpression": key_condition.serialize(names, values),
+    }
+    kwargs.update(ExpressionAttributeNames={v: k for k, v in names.items()}, ExpressionAttributeValues=values)
+    if part.index is not None:
+        kwargs["IndexName"] = part.index.Meta.index_name
+    if part.consistent:
+        kwargs["ConsistentRead"] = True
+    start = decode_cursor(part)
+    if start:
+        kwargs["ExclusiveStartKey"] = start
+    return kwargs
+
+
+def _condition(condition: Condition | None, model: type[Model]) -> PynamoCondition | None:
+    """Our condition as pynamodb's."""
+    if condition is None:
+        return None
+    if condition.op in ("and", "or"):
+        left, right = (_condition(term, model) for term in condition.terms)
+        joined: PynamoCondition = (left & right) if condition.op == "and" else (left | right)  # type: ignore[operator]
+        return joined
+    attribute: Any = condition.attribute
+    if condition.op == "absent":
+        attribute = model.get_attributes()[key_names(model)[0]]
+    translated: PynamoCondition = _TRANSLATIONS[condition.op](attribute, *condition.values)
+    return translated
+
+
+_TRANSLATIONS: dict[str, Callable[..., PynamoCondition]] = {
+    "=": lambda a, v: a == v, "<": lambda a, v: a < v, "<=": lambda a, v: a <= v,
+    ">": lambda a, v: a > v, ">=": lambda a, v: a >= v,
+    "between": lambda a, low, high: a.between(low, high), "begins_with": lambda a, prefix: a.startswith(prefix),
+    "lacks": lambda a: a.does_not_exist(), "absent": lambda a: a.does_not_exist(),
+}
+
+
+def _action(op: Op) -> Action:
+    """Our update operation as pynamodb's."""
+    if op.kind == "set":
+        return op.attribute.set(op.value)
+    if op.kind == "add":
+        return op.attribute.add(op.value)
+    return op.attribute.remove()

@@ -1,0 +1,135 @@
+"""Messaging: subscribe-message grants per openid and template, the message pushes already
+handled, and the notices the jobs send.
+
+| access pattern                                   | table / index                 | call           |
+| ------------------------------------------------ | ----------------------------- | -------------- |
+| subscribe-message grants of an openid            | subscriptions (openid, template) | Query / Update |
+| a message push already handled (dedupe)          | push_events (TTL `expires_at`) | Put in the transaction |
+| a notice sent per openid, template, date and job | notices (TTL `expires_at`)    | Put in the transaction |
+"""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from pynamodb.attributes import NumberAttribute, TTLAttribute, UnicodeAttribute, UTCDateTimeAttribute
+from pynamodb.models import Model
+
+from chalicelib.domain.subscriptions import GrantChange
+from chalicelib.store.base import TableMeta
+from chalicelib.store.parts import Delete, Get, Op, Put, Query, Update, Write, absent, add, assign, gt
+
+GRANTS_PAGE = 100
+
+
+class PushHandled(Exception):
+    """The push was applied before (a retry or a replay)."""
+
+
+class NoticeRecorded(Exception):
+    """The notice was sent (or is being sent) before."""
+
+
+class NoGrantLeft(Exception):
+    """The openid holds no grant for the template."""
+
+
+class SubscriptionRecord(Model):
+    """Subscribe-message grants of one openid for one template: sends left (`count`), the user's
+    latest choice, and what WeChat said about the latest send."""
+
+    class Meta(TableMeta):
+        table_name = "subscriptions"
+
+    openid = UnicodeAttribute(hash_key=True)
+    template_id = UnicodeAttribute(range_key=True)
+    count = NumberAttribute(default=0)  # type: ignore[assignment]  # shadows Model.count(), never called
+    choice = UnicodeAttribute(null=True)
+    send_status = UnicodeAttribute(null=True)
+    send_error_code = NumberAttribute(null=True)
+    msg_id = UnicodeAttribute(null=True)
+    updated_at = UTCDateTimeAttribute(null=True)
+
+
+class PushEventRecord(Model):
+    """A WeChat message push already applied, keyed by sender, CreateTime and content hash, so
+    retries and replays change nothing; DynamoDB's TTL removes it."""
+
+    class Meta(TableMeta):
+        table_name = "push_events"
+
+    key = UnicodeAttribute(hash_key=True)
+    event = UnicodeAttribute()
+    received_at = UTCDateTimeAttribute()
+    expires_at = TTLAttribute()
+
+
+class NoticeRecord(Model):
+    """A subscribe message a job sends (or is sending) to an openid, keyed by openid, template,
+    business date and job: written with the grant it spends, so a member gets at most one; removed
+    again if the send fails for good; DynamoDB's TTL removes it."""
+
+    class Meta(TableMeta):
+        table_name = "notices"
+
+    key = UnicodeAttribute(hash_key=True)
+    member_id = UnicodeAttribute()
+    msg_id = UnicodeAttribute(null=True)
+    created_at = UTCDateTimeAttribute()
+    expires_at = TTLAttribute()
+
+
+MODELS: tuple[type[Model], ...] = (SubscriptionRecord, PushEventRecord, NoticeRecord)
+
+
+def grants(openid: str, cursor: str | None = None) -> Query[SubscriptionRecord, tuple[str, int]]:
+    """(template, sends left) of an openid."""
+    return Query(SubscriptionRecord, openid, lambda r: (r.template_id, int(r.count or 0)), limit=GRANTS_PAGE,
+                 cursor=cursor)
+
+
+def grant(openid: str, template_id: str) -> Get[SubscriptionRecord, int]:
+    """The sends left to an openid for one template."""
+    return Get(SubscriptionRecord, (openid, template_id), lambda r: int(r.count or 0) if r else 0)
+
+
+def apply_push(openid: str, push_key: str, event: str, changes: list[GrantChange], now: datetime,
+               keep_for: timedelta) -> list[Write]:
+    """Record a push as handled (PushHandled if it was) and apply its grant changes."""
+    writes: list[Write] = [Put(PushEventRecord(push_key, event=event, received_at=now, expires_at=now + keep_for),
+                               absent(), PushHandled())]
+    return writes + [Update(SubscriptionRecord, (openid, change.template_id), _grant_ops(change, now))
+                     for change in changes]
+
+
+def _grant_ops(change: GrantChange, now: datetime) -> tuple[Op, ...]:
+    ops = [assign(SubscriptionRecord.updated_at, now)]
+    if change.switched_off:
+        ops.append(assign(SubscriptionRecord.count, 0))
+    elif change.grants:
+        ops.append(add(SubscriptionRecord.count, change.grants))
+    details = ((SubscriptionRecord.choice, change.choice), (SubscriptionRecord.send_status, change.send_status),
+               (SubscriptionRecord.send_error_code, change.send_error_code), (SubscriptionRecord.msg_id, change.msg_id))
+    return tuple(ops + [assign(attribute, value) for attribute, value in details if value is not None])
+
+
+def reserve_notice(openid: str, template_id: str, key: str, member_id: str, now: datetime,
+                   keep_for: timedelta) -> list[Write]:
+    """Record the notice (NoticeRecorded if it was) and spend one grant (NoGrantLeft if none)."""
+    return [Put(NoticeRecord(key, member_id=member_id, created_at=now, expires_at=now + keep_for),
+                absent(), NoticeRecorded()),
+            Update(SubscriptionRecord, (openid, template_id),
+                   (add(SubscriptionRecord.count, -1), assign(SubscriptionRecord.updated_at, now)),
+                   condition=gt(SubscriptionRecord.count, 0), error=NoGrantLeft())]
+
+
+def confirm_notice(key: str, msg_id: str) -> Update:
+    """Note WeChat's msgid on a sent notice."""
+    return Update(NoticeRecord, (key,), (assign(NoticeRecord.msg_id, msg_id),))
+
+
+def release_notice(openid: str, template_id: str, key: str, now: datetime, *, grant_left: bool) -> list[Write]:
+    """Undo a reservation whose message was not sent: remove the notice record (a later run may
+    send it) and give the grant back, or, when WeChat says none is left, set the grants to 0."""
+    count = add(SubscriptionRecord.count, 1) if grant_left else assign(SubscriptionRecord.count, 0)
+    return [Delete(NoticeRecord, (key,)),
+            Update(SubscriptionRecord, (openid, template_id), (count, assign(SubscriptionRecord.updated_at, now)))]

@@ -1,0 +1,161 @@
+"""Both units of work, against the same scenarios: DynamoDB over the wire (the session's embedded
+store) and the in-memory twin the service unit tests use. Each refused condition becomes the
+named error its part carries, a transaction is all or nothing, and pages and cursors behave alike."""
+from __future__ import annotations
+
+import secrets
+from dataclasses import replace
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from chalicelib.domain.ledger import LedgerPlan
+from chalicelib.domain.member import Member
+from chalicelib.errors import AlreadyMember, ValidationError
+from chalicelib.store import coupons, ledger, members
+from chalicelib.store.dynamo import DynamoUnitOfWork
+from chalicelib.store.idempotency import RequestKey, StoredAnswer
+from chalicelib.store.memory import InMemoryUnitOfWork
+from chalicelib.store.parts import AlreadyAnswered, Put, StaleRead, Update, absent, add, assign, every
+
+NOW = datetime(2026, 11, 20, 2, 0, tzinfo=timezone.utc)
+
+
+@pytest.fixture(params=["dynamodb", "memory"])
+def uow(request: pytest.FixtureRequest) -> DynamoUnitOfWork | InMemoryUnitOfWork:
+    return DynamoUnitOfWork() if request.param == "dynamodb" else InMemoryUnitOfWork()
+
+
+def _member(**fields: object) -> Member:
+    return Member("m" + secrets.token_hex(8), "o" + secrets.token_hex(8), NOW,
+                  referral_code=secrets.token_hex(4).upper(), **fields)  # type: ignore[arg-type]
+
+
+def _signed_up(uow: DynamoUnitOfWork | InMemoryUnitOfWork, points: int = 0) -> Member:
+    member = _member()
+    plan = LedgerPlan(member, now=NOW, keep_years=0)
+    if points:
+        plan.add(points, "signup_gift")
+    member = plan.settled(member)
+    uow.write(*members.create(member, plan.entries, "normal"))
+    found: Member = uow.read(member=members.member(member.member_id))["member"]
+    return found
+
+
+def test_a_read_names_its_parts_and_converts_missing_items_to_none(uow) -> None:
+    member = _signed_up(uow, points=30)
+    read = uow.read(member=members.member(member.member_id), nobody=members.member("m-none"),
+                    referrer=members.referrer(member.referral_code))
+    assert read["member"].points.balance == 30 and read["member"].version == 1
+    assert read["nobody"] is None
+    assert read["referrer"] == member.member_id
+
+
+def test_a_second_member_for_one_openid_is_already_member_and_writes_nothing(uow) -> None:
+    first = _signed_up(uow)
+    second = replace(_member(), openid=first.openid)
+    with pytest.raises(AlreadyMember):
+        uow.write(*members.create(second, [], "normal"))
+    assert uow.read(m=members.member(second.member_id))["m"] is None
+    assert uow.read(r=members.referrer(second.referral_code))["r"] is None
+
+
+def test_a_referral_code_clash_asks_for_another_code(uow) -> None:
+    first = _signed_up(uow)
+    with pytest.raises(members.ReferralCodeTaken):
+        uow.write(*members.create(replace(_member(), referral_code=first.referral_code), [], "normal"))
+
+
+def test_a_stale_version_is_a_stale_read_and_writes_nothing(uow) -> None:
+    member = _signed_up(uow)
+    plan = LedgerPlan(member, now=NOW, keep_years=0)
+    plan.add(10, "admin_adjust")
+    uow.write(*members.save(member, plan.settled(member), plan.entries, base_tier="normal"))
+    again = LedgerPlan(member, now=NOW, keep_years=0)
+    again.add(5, "admin_adjust")
+    with pytest.raises(StaleRead):
+        uow.write(*members.save(member, again.settled(member), again.entries, base_tier="normal"))
+    stored = uow.read(m=members.member(member.member_id))["m"]
+    assert (stored.seq, stored.version, stored.points.balance) == (1, 2, 10)
+
+
+def test_the_first_failing_part_names_the_error(uow) -> None:
+    member = _signed_up(uow)
+    key = RequestKey("test:" + secrets.token_hex(6))
+    answer = StoredAnswer("f1", 201, {"ok": 1})
+    uow.write(key.record(answer, NOW))
+    stale = members.save(replace(member, version=0), member, [], base_tier="normal")
+    with pytest.raises(AlreadyAnswered):
+        uow.write(key.record(answer, NOW), *stale)
+    with pytest.raises(StaleRead) as refused:
+        uow.write(*stale, key.record(answer, NOW))
+    assert not isinstance(refused.value, AlreadyAnswered)
+    assert uow.read(a=key.read)["a"] == answer
+
+
+def test_an_update_creates_a_missing_item_and_adds_from_zero(uow) -> None:
+    member_id, template_id = "m" + secrets.token_hex(6), "t" + secrets.token_hex(6)
+    claim = Update(coupons.CouponClaimRecord, (member_id, template_id), (add(coupons.CouponClaimRecord.count, 2),))
+    uow.write(claim)
+    uow.write(claim)
+    assert uow.read(n=coupons.claimed(member_id, template_id))["n"] == 4
+
+
+def test_an_update_answers_the_item_as_it_is_afterwards(uow) -> None:
+    openid = "o" + secrets.token_hex(8)
+    assert uow.update(members.record_login(openid, "k1", NOW), lambda r: r.member_id) is None
+    member = _signed_up(uow)
+    assert uow.update(members.record_login(member.openid, "k2", NOW), lambda r: r.member_id) == member.member_id
+
+
+def test_a_put_replaces_the_whole_item(uow) -> None:
+    member = _signed_up(uow, points=10)
+    plan = LedgerPlan(member, now=NOW, keep_years=0)
+    plan.add(-plan.points.balance, "account_closed")
+    uow.write(*members.close(member, plan.entries, NOW))
+    assert uow.read(m=members.member(member.member_id))["m"] is None
+    assert uow.read(o=members.member_of_openid(member.openid))["o"] is None
+    assert uow.read(r=members.referrer(member.referral_code))["r"] is None
+    with pytest.raises(StaleRead):
+        uow.write(Put(members.MemberRecord(member.member_id, joined_at=NOW), absent()))
+
+
+def test_pages_follow_the_range_key_and_cursors_stay_in_their_partition(uow) -> None:
+    member = _signed_up(uow)
+    for n in range(5):
+        plan = LedgerPlan(member, now=NOW + timedelta(seconds=n), keep_years=0)
+        plan.add(n + 1, "admin_adjust")
+        after = plan.settled(member)
+        uow.write(*members.save(member, after, plan.entries, base_tier="normal"))
+        member = replace(after, version=member.version + 1)
+    first = uow.query(ledger.page(member.member_id, 2, None))
+    assert [e.delta for e in first.items] == [5, 4, 3]
+    cursor = ledger.cursor_after(first.items, 2)
+    rest = uow.query(ledger.page(member.member_id, 2, cursor))
+    assert [e.delta for e in rest.items] == [3, 2, 1]
+    with pytest.raises(ValidationError):
+        uow.query(ledger.page(member.member_id, 2, "bm90LWEtY3Vyc29y"))
+    every_entry = every(uow, lambda c: ledger.tier_changes(member.member_id, c))
+    assert every_entry == []
+
+
+def test_an_index_is_sparse_and_a_cursor_of_another_partition_is_refused(uow) -> None:
+    shard = "zz" + secrets.token_hex(3)
+    holders = []
+    for n in range(3):
+        member = _signed_up(uow, points=10 * (n + 1))
+        uow.write(Update(members.MemberRecord, (member.member_id,),
+                         (assign(members.MemberRecord.expiry_shard, shard),
+                          assign(members.MemberRecord.expiry_year, 2020 + n))))
+        holders.append(member.member_id)
+    uow.write(Update(members.MemberRecord, (holders[1],), (assign(members.MemberRecord.expiry_year, None),)))
+    page = uow.query(members.with_points_to_expire(shard, 2030, None))
+    assert [m.member_id for m in page.items] == [holders[0], holders[2]]
+    narrow = uow.query(members.with_points_to_expire(shard, 2020, None))
+    assert [m.member_id for m in narrow.items] == [holders[0]]
+    limited = uow.query(replace(members.with_points_to_expire(shard, 2030, None), limit=1))
+    assert limited.cursor is not None
+    after = uow.query(members.with_points_to_expire(shard, 2030, limited.cursor))
+    assert [m.member_id for m in after.items] == [holders[2]]
+    with pytest.raises(ValidationError):
+        uow.query(members.with_points_to_expire("other", 2030, limited.cursor))
