@@ -10,7 +10,7 @@ from chalicelib.clock import business_date, render
 from chalicelib.domain.checkin import CheckinState, current_streak
 from chalicelib.domain.points import Points, expiry_schedule, matured, split_expired
 from chalicelib.domain.program import Program, Tier
-from chalicelib.domain.tiers import TierChange, growth_value, growth_view, tier_view
+from chalicelib.domain.tiers import TierChange, growth_value, growth_view, tier_change, tier_view
 
 GENDERS = ("male", "female", "unknown")
 REFERRAL_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
@@ -152,6 +152,5 @@ def regrade(member: Member, program: Program, year: int, delta_yuan: int, cause:
     growth = {**member.growth, year: member.growth.get(year, 0) + delta_yuan}
     value = growth_value(growth, business_date(now))
     tier = program.tier_for(value)
-    recorded = member.tier_code or program.base_tier.code
-    change = TierChange(member.member_id, recorded, tier.code, cause, now) if recorded != tier.code else None
+    change = tier_change(member.member_id, member.tier_code or program.base_tier.code, tier, cause, now)
     return Regrade(growth, value, tier, change)

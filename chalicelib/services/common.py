@@ -12,7 +12,7 @@ from chalicelib import clock
 from chalicelib.domain.member import Member, member_tier
 from chalicelib.domain.program import Program
 from chalicelib.domain.tokens import Principal
-from chalicelib.errors import NotAMember
+from chalicelib.errors import AppError, NotAMember
 from chalicelib.services.runner import Command, run
 from chalicelib.store import members, settings
 from chalicelib.store.parts import UnitOfWork
@@ -28,6 +28,12 @@ def fingerprint(route: str, payload: Any) -> str:
     """A stable digest of what a request asked for, to tell a replay from a reused request_id."""
     canonical = json.dumps([route, payload], sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def refuse(refusal: AppError | None) -> None:
+    """Raise a domain rule's refusal (`Template.refusal`, `Reward.refusal`), if it gave one."""
+    if refusal is not None:
+        raise refusal
 
 
 def _belongs(member: Member | None, principal: Principal) -> bool:

@@ -20,10 +20,10 @@ from chalicelib.domain.coupons import (
 from chalicelib.domain.member import Member, member_tier
 from chalicelib.domain.program import Program
 from chalicelib.domain.tokens import Principal
-from chalicelib.errors import AppError, Conflict, Forbidden, NotFound, ValidationError
+from chalicelib.errors import Conflict, Forbidden, NotFound, ValidationError
 from chalicelib.services.catalog import Catalog
-from chalicelib.services.common import fingerprint, resolve_member, run_for_member
-from chalicelib.services.runner import Command, Decision, run
+from chalicelib.services.common import fingerprint, refuse, resolve_member, run_for_member
+from chalicelib.services.runner import RECORDED_ANSWER, Command, Decision, run
 from chalicelib.store import coupons, members, settings
 from chalicelib.store.idempotency import RequestKey
 from chalicelib.store.parts import Get, UnitOfWork, Write, every
@@ -83,7 +83,7 @@ def claim(uow: UnitOfWork, principal: Principal, template_id: str, request_id: s
             if template is None or not template.active or not template.claimable:
                 raise NotFound("优惠券不存在或已下架")
             now = clock.now()
-            _refuse(template.refusal(read["claimed"], tier_code=member_tier(read["member"], read["program"], now).code))
+            refuse(template.refusal(read["claimed"], tier_code=member_tier(read["member"], read["program"], now).code))
             coupon = _coupon(template, member_id, "claim", now)
             return Decision(coupon_view(coupon, now), coupons.issue(template, [coupon]))
 
@@ -95,11 +95,6 @@ def claim(uow: UnitOfWork, principal: Principal, template_id: str, request_id: s
                                                {"template_id": template_id}))
 
     return run_for_member(uow, principal, command_for)
-
-
-def _refuse(refusal: AppError | None) -> None:
-    if refusal is not None:
-        raise refusal
 
 
 def signup_gift(uow: UnitOfWork, member: Member, program: Program, now: datetime) -> list[Write]:
@@ -176,7 +171,7 @@ def issue_to_members(uow: UnitOfWork, template_id: str, member_ids: list[str], r
             counts = run(uow, _issue_batch(template_id, batch, RequestKey(f"{key}:{number}"), digest))[1]
             totals = {name: totals[name] + counts[name] for name in totals}
     finish = Command({}, lambda _: Decision(totals, status=202), key=RequestKey(key), fingerprint=digest,
-                     first={"_answer": read["answer"]})
+                     first={RECORDED_ANSWER: read["answer"]})
     return run(uow, finish)
 
 
@@ -217,7 +212,7 @@ def issue_by_job(uow: UnitOfWork, member: Member, template_id: str, key: str, *,
         current: Member | None = read["member"]
         if template is None or current is None:
             raise NotFound()
-        _refuse(template.refusal(read["claimed"], tier_code=member_tier(current, read["program"], as_of).code))
+        refuse(template.refusal(read["claimed"], tier_code=member_tier(current, read["program"], as_of).code))
         coupon = _coupon(template, current.member_id, source, as_of)
         decided.append({"coupon_id": coupon.coupon_id, "name": template.name})
         return Decision(decided[-1], coupons.issue(template, [coupon]))
@@ -229,4 +224,5 @@ def issue_by_job(uow: UnitOfWork, member: Member, template_id: str, key: str, *,
         _, answer = run(uow, Command(reads, decide, key=RequestKey(key), fingerprint=job), dry_run=dry_run)
     except (NotFound, Forbidden, Conflict):  # the template's refusal: nothing to give
         return None, False
+    # Issued now if the answer is the one this call decided, not one an earlier run recorded.
     return answer.get("name"), bool(decided) and answer is decided[-1]

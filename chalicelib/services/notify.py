@@ -17,9 +17,9 @@ from typing import Any
 
 from chalicelib.domain.notices import render
 from chalicelib.errors import StoreUnavailable, WeChatUnavailable
-from chalicelib.services.runner import Command, Decision, run
+from chalicelib.services.runner import commit
 from chalicelib.store import messaging
-from chalicelib.store.parts import UnitOfWork, Write
+from chalicelib.store.parts import UnitOfWork
 from chalicelib.wechat.miniprogram import SendRefused, WeChatGateway
 
 NO_GRANT_AT_WECHAT = 43101
@@ -35,11 +35,6 @@ def notice_key(openid: str, template_id: str, business_date: date, job: str) -> 
     return f"{openid}#{template_id}#{business_date.isoformat()}#{job}"
 
 
-def _write(uow: UnitOfWork, writes: list[Write]) -> None:
-    """Write, retrying lost races."""
-    run(uow, Command({}, lambda _: Decision(None, writes)))
-
-
 def send_notice(uow: UnitOfWork, wechat: WeChatGateway, member_id: str, openid: str, template_id: str,
                 values: dict[str, Any], *, job: str, business_date: date, now: datetime,
                 page: str | None = None) -> str:
@@ -48,7 +43,7 @@ def send_notice(uow: UnitOfWork, wechat: WeChatGateway, member_id: str, openid: 
     data = render(values)
     key = notice_key(openid, template_id, business_date, job)
     try:
-        _write(uow, messaging.reserve_notice(openid, template_id, key, member_id, now, NOTICE_KEEP))
+        commit(uow, messaging.reserve_notice(openid, template_id, key, member_id, now, NOTICE_KEEP))
     except messaging.NoticeRecorded:
         return DUPLICATE
     except messaging.NoGrantLeft:
@@ -58,7 +53,7 @@ def send_notice(uow: UnitOfWork, wechat: WeChatGateway, member_id: str, openid: 
     except WeChatUnavailable as exc:
         grant_left = not (isinstance(exc, SendRefused) and exc.errcode == NO_GRANT_AT_WECHAT)
         log.warning("notice %s not sent: %s", key, exc)
-        _write(uow, messaging.release_notice(openid, template_id, key, now, grant_left=grant_left))
+        commit(uow, messaging.release_notice(openid, template_id, key, now, grant_left=grant_left))
         return FAILED
     try:
         uow.write(messaging.confirm_notice(key, msg_id))

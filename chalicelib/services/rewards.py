@@ -13,7 +13,7 @@ from chalicelib.domain.rewards import Redemption, Reward, fulfilment_view, rewar
 from chalicelib.domain.tokens import Principal
 from chalicelib.errors import NotFound
 from chalicelib.services.catalog import Catalog
-from chalicelib.services.common import fingerprint, run_for_member
+from chalicelib.services.common import fingerprint, refuse, run_for_member
 from chalicelib.services.coupons import new_coupon_id
 from chalicelib.services.runner import Command, Decision
 from chalicelib.store import coupons, members, rewards, settings
@@ -82,9 +82,7 @@ def _redemption(read: dict[str, Any]) -> Decision[dict[str, Any]]:
     if reward is None:
         raise NotFound("奖品不存在或已下架")
     now = clock.now()
-    refusal = reward.refusal(read["redeemed"], member_tier(member, read["program"], now).code)
-    if refusal is not None:
-        raise refusal
+    refuse(reward.refusal(read["redeemed"], member_tier(member, read["program"], now).code))
     plan = LedgerPlan(member, now=now, keep_years=read["program"].keep_years)
     redemption_id = "d" + secrets.token_hex(10)
     plan.spend(reward.points_cost, "redeem", ref=redemption_id, note=reward.name)
@@ -95,9 +93,7 @@ def _redemption(read: dict[str, Any]) -> Decision[dict[str, Any]]:
         template: Template | None = read.get("template")
         if template is None or template.template_id != reward.coupon_template_id or not template.active:
             raise NotFound("奖品不存在或已下架")
-        refused = template.refusal(read["claimed"])
-        if refused is not None:
-            raise refused
+        refuse(template.refusal(read["claimed"]))
         coupon = new_coupon(template, member.member_id, new_coupon_id(now), "redeem", now.replace(microsecond=0))
         writes += coupons.issue(template, [coupon])
     redemption = Redemption(redemption_id, reward.reward_id, member.member_id, reward.name, reward.kind,

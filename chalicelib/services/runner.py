@@ -23,6 +23,7 @@ from chalicelib.store.idempotency import StoredAnswer
 from chalicelib.store.parts import Get, StaleRead, UnitOfWork, Write
 
 R = TypeVar("R")
+RECORDED_ANSWER = "_answer"  # where a read (or a command's `first`) holds the answer recorded for its key
 BUDGET_SECONDS = 3.0
 FIRST_BACKOFF_SECONDS = 0.01
 MAX_BACKOFF_SECONDS = 0.25
@@ -54,7 +55,7 @@ class Command(Generic[R]):
 
     `check` runs on what was read before a recorded answer is replayed (e.g. that a token's
     member still is the openid's); `first` holds what the caller already read, used instead of
-    the first read."""
+    the first read (with the recorded answer under `RECORDED_ANSWER`, for a command with a key)."""
 
     reads: Mapping[str, Get[Any, Any]]
     decide: Callable[[dict[str, Any]], Decision[R]]
@@ -86,9 +87,9 @@ def _attempt(uow: UnitOfWork, command: Command[R], read: dict[str, Any] | None, 
     if read is None:
         parts = dict(command.reads)
         if command.key is not None:
-            parts["_answer"] = command.key.read
+            parts[RECORDED_ANSWER] = command.key.read
         read = uow.read(**parts)
-    stored: StoredAnswer | None = read.pop("_answer", None)
+    stored: StoredAnswer | None = read.pop(RECORDED_ANSWER, None)
     if command.check is not None:
         command.check(read)
     if stored is not None:
@@ -104,3 +105,9 @@ def _attempt(uow: UnitOfWork, command: Command[R], read: dict[str, Any] | None, 
         writes = ([kept] if kept is not None else []) + writes
     uow.write(*writes)
     return decision.status, decision.answer
+
+
+def commit(uow: UnitOfWork, writes: Sequence[Write]) -> None:
+    """Write parts that need no read first, running them again after a lost race; the error of a
+    part whose own condition fails (e.g. a duplicate) is the caller's to handle."""
+    run(uow, Command({}, lambda _: Decision(None, writes)))

@@ -3,12 +3,11 @@ from __future__ import annotations
 
 import contextlib
 from datetime import timedelta
-from typing import Any
 
 from chalicelib import clock
 from chalicelib.config import settings
 from chalicelib.domain.subscriptions import plan_grants
-from chalicelib.services.runner import Command, Decision, run
+from chalicelib.services.runner import commit
 from chalicelib.store import messaging
 from chalicelib.store.parts import UnitOfWork
 from chalicelib.wechat.push import read_push, verify_url
@@ -28,10 +27,6 @@ def receive_push(uow: UnitOfWork, query: dict[str, str], body: bytes) -> None:
     changes = plan_grants(event.event, event.items)
     if not changes:
         return
-
-    def decide(_: dict[str, Any]) -> Decision[None]:
-        return Decision(None, messaging.apply_push(event.openid, event.dedupe_key, event.event, changes,
-                                                   clock.now(), PUSH_DEDUPE_TTL))
-
+    writes = messaging.apply_push(event.openid, event.dedupe_key, event.event, changes, clock.now(), PUSH_DEDUPE_TTL)
     with contextlib.suppress(messaging.PushHandled):  # a retry or a replay: nothing to do
-        run(uow, Command({}, decide))
+        commit(uow, writes)

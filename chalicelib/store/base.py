@@ -3,6 +3,7 @@ shards of the member-keyed indexes, and the conditioned edit of a catalog item's
 from __future__ import annotations
 
 import hashlib
+import json
 from typing import Any
 
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute
@@ -51,12 +52,14 @@ class CatalogRecord(Model):
     version = NumberAttribute(default=0)
 
 
-def definition_edit(model: type[CatalogRecord], item_id: str, definition: str, version: int) -> Update:
-    """Replace a catalog item's definition and bump its version, if it is still at `version`."""
-    return Update(model, (CATALOG, item_id), (assign(model.definition, definition), assign(model.version, version + 1)),
-                  condition=eq(model.version, version))
+def definition_edit(model: type[CatalogRecord], item_id: str, item: Any, fields: tuple[str, ...]) -> Update:
+    """Replace a catalog item's definition and bump its version, if it is still at the version read."""
+    return Update(model, (CATALOG, item_id),
+                  (assign(model.definition, definition(item, fields)), assign(model.version, item.version + 1)),
+                  condition=eq(model.version, item.version))
 
 
-def int_or_none(value: Any) -> int | None:
-    """A stored number, or None."""
-    return None if value is None else int(value)
+
+def definition(item: Any, fields: tuple[str, ...]) -> str:
+    """A catalog item's editable fields, as its record stores them (JSON)."""
+    return json.dumps({name: getattr(item, name) for name in fields}, ensure_ascii=False)

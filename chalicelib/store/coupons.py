@@ -24,7 +24,7 @@ from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, LocalSecondary
 from pynamodb.models import Model
 
 from chalicelib.domain.coupons import TEMPLATE_FIELDS, Coupon, Template
-from chalicelib.store.base import CATALOG, CatalogRecord, TableMeta, definition_edit, int_or_none, shard_of
+from chalicelib.store.base import CATALOG, CatalogRecord, TableMeta, definition, definition_edit, shard_of
 from chalicelib.store.parts import (
     Delete,
     Get,
@@ -44,8 +44,6 @@ from chalicelib.store.parts import (
     le,
     lt,
 )
-
-WALLET_PAGE = 100
 
 
 class CouponTemplateRecord(CatalogRecord):
@@ -136,8 +134,8 @@ def to_template(record: CouponTemplateRecord | None) -> Template | None:
                     **json.loads(record.definition))
 
 
-def _definition(template: Template) -> str:
-    return json.dumps({name: getattr(template, name) for name in TEMPLATE_FIELDS}, ensure_ascii=False)
+def _int_or_none(value: Any) -> int | None:
+    return None if value is None else int(value)
 
 
 def to_coupon(record: CouponRecord | None) -> Coupon | None:
@@ -146,8 +144,9 @@ def to_coupon(record: CouponRecord | None) -> Coupon | None:
         return None
     return Coupon(
         member_id=record.member_id, coupon_id=record.coupon_id, template_id=record.template_id, name=record.name,
-        kind=record.kind, amount_off_fen=int_or_none(record.amount_off_fen),
-        percent_off_pct=int_or_none(record.percent_off_pct), max_discount_fen=int_or_none(record.max_discount_fen),
+        kind=record.kind, amount_off_fen=_int_or_none(record.amount_off_fen),
+        percent_off_pct=_int_or_none(record.percent_off_pct),
+        max_discount_fen=_int_or_none(record.max_discount_fen),
         min_spend_fen=int(record.min_spend_fen or 0), valid_from=record.valid_from, valid_until=record.valid_until,
         source=record.source, obtained_at=record.obtained_at, used_at=record.used_at, order_id=record.order_id)
 
@@ -225,13 +224,14 @@ def member_claims(member_id: str, cursor: str | None) -> Query[CouponClaimRecord
 def add_template(template: Template, now: datetime) -> Put:
     """Store a new template."""
     return Put(CouponTemplateRecord(CATALOG, template.template_id, issued=template.issued,
-                                    definition=_definition(template), version=template.version, created_at=now),
+                                    definition=definition(template, TEMPLATE_FIELDS), version=template.version,
+                                    created_at=now),
                absent())
 
 
 def edit_template(template: Template) -> Update:
     """Replace a template's definition, if it is still at the version read."""
-    return definition_edit(CouponTemplateRecord, template.template_id, _definition(template), template.version)
+    return definition_edit(CouponTemplateRecord, template.template_id, template, TEMPLATE_FIELDS)
 
 
 def issue(template: Template, coupons: list[Coupon]) -> list[Write]:

@@ -22,7 +22,7 @@ from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
 from chalicelib.domain.rewards import REWARD_FIELDS, Redemption, Reward
-from chalicelib.store.base import CATALOG, CatalogRecord, TableMeta, definition_edit
+from chalicelib.store.base import CATALOG, CatalogRecord, TableMeta, definition, definition_edit
 from chalicelib.store.parts import Get, Op, Put, Query, Update, Write, absent, add, assign, eq, lacks, le, lt
 
 
@@ -94,10 +94,6 @@ def to_reward(record: RewardRecord | None) -> Reward | None:
                   **json.loads(record.definition))
 
 
-def _definition(reward: Reward) -> str:
-    return json.dumps({name: getattr(reward, name) for name in REWARD_FIELDS}, ensure_ascii=False)
-
-
 def to_redemption(record: RedemptionRecord | None) -> Redemption | None:
     """A redemption from its record."""
     if record is None:
@@ -136,13 +132,13 @@ def fulfilments(status: str, limit: int, cursor: str | None) -> Query[Redemption
 
 def add_reward(reward: Reward, now: datetime) -> Put:
     """Store a new reward."""
-    return Put(RewardRecord(CATALOG, reward.reward_id, definition=_definition(reward), redeemed=0, version=0,
-                            created_at=now), absent())
+    return Put(RewardRecord(CATALOG, reward.reward_id, definition=definition(reward, REWARD_FIELDS), redeemed=0,
+                            version=0, created_at=now), absent())
 
 
 def edit_reward(reward: Reward) -> Update:
     """Replace a reward's definition, if it is still at the version read."""
-    return definition_edit(RewardRecord, reward.reward_id, _definition(reward), reward.version)
+    return definition_edit(RewardRecord, reward.reward_id, reward, REWARD_FIELDS)
 
 
 def redeem(reward: Reward, redemption: Redemption) -> list[Write]:

@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
+from functools import lru_cache
 
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute, UTCDateTimeAttribute
 from pynamodb.models import Model
 
-from chalicelib.domain.program import Program, default_program, validate_program
+from chalicelib.domain.program import Program, default_program
 from chalicelib.store.base import TableMeta
 from chalicelib.store.parts import Get, Put, UnitOfWork, absent
 
@@ -44,7 +45,14 @@ MODELS: tuple[type[Model], ...] = (SettingRecord,)
 
 
 def _program(record: SettingRecord | None) -> Program:
-    return validate_program(json.loads(record.value)) if record else default_program()
+    return _parsed(record.value) if record else default_program()
+
+
+@lru_cache(maxsize=8)
+def _parsed(document: str) -> Program:
+    """The Program of a stored document: validated once per document text (a Program is frozen),
+    not on every request; a changed program is a new text, read at once by every instance."""
+    return Program.from_document(json.loads(document))
 
 
 def program() -> Get[SettingRecord, Program]:
