@@ -12,6 +12,7 @@ class AppError(Exception):
     status = 500
     code = "INTERNAL"
     default_message = "服务器内部错误"
+    retry_after: int | None = None
 
     def __init__(self, message: str | None = None) -> None:
         super().__init__(message or self.default_message)
@@ -19,9 +20,14 @@ class AppError(Exception):
 
 
 class ValidationError(AppError):
-    """Malformed or out-of-range input; the message names the field."""
+    """Malformed or out-of-range input. `field` is the JSON path of the offending input
+    (`tiers[2].min_growth`), a query parameter's name, or "" for the whole body."""
 
     status, code = 400, "VALIDATION_ERROR"
+
+    def __init__(self, message: str, field: str = "") -> None:
+        super().__init__(message)
+        self.field = field
 
 
 class ReferralCodeInvalid(AppError):
@@ -205,3 +211,4 @@ class StoreUnavailable(AppError):
     """DynamoDB failed, throttled or kept conflicting after retries."""
 
     status, code, default_message = 503, "STORE_UNAVAILABLE", "存储服务暂时不可用"
+    retry_after = 1
