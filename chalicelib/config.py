@@ -30,6 +30,7 @@ class Settings:
     token_secret: str
     token_ttl_seconds: int
     jobs_queue_url: str | None
+    cors_origins: frozenset[str] = frozenset()
 
     @property
     def is_local(self) -> bool:
@@ -58,4 +59,5 @@ def settings() -> Settings:
         token_secret=_env("TOKEN_SECRET"),
         token_ttl_seconds=int(_env("TOKEN_TTL_SECONDS", "604800")),
         jobs_queue_url=_env("JOBS_QUEUE_URL") or None,
+        cors_origins=frozenset(o.strip().rstrip("/") for o in _env("CORS_ORIGINS").split(",") if o.strip()),
     )

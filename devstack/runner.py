@@ -139,6 +139,7 @@ def main() -> int:
     try:
         fill_defaults(env, LOCAL_DEFAULTS)
         port = int(env["PORT"])
+        fill_defaults(env, {"CORS_ORIGINS": f"http://{HOST}:{port},http://localhost:{port}"})
         if not port_is_free(port):
             print(f"port {port} on {HOST} is in use; set PORT to another one", file=sys.stderr)
             return 1

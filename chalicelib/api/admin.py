@@ -1,99 +1,77 @@
 """Merchant API (§4) for the program, members, manual points adjustments and the test clock."""
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from chalice.app import Blueprint, Response
 
 from chalicelib import clock
-from chalicelib.api.http import ADMIN, Call, endpoint
+from chalicelib.api.declare import ADMIN
+from chalicelib.api.http import Call, route
+from chalicelib.api.shapes import ADMIN_MEMBER, INSTANT_TEXT, LEDGER_ENTRY, POINTS, REQUEST_ID, fields, list_of
 from chalicelib.config import settings
-from chalicelib.domain.validation import (
-    ID_MAX,
-    TEXT_MAX,
-    read_int,
-    read_request_id,
-    read_str,
-    reject_unknown,
-)
+from chalicelib.domain.program_schema import PROGRAM
 from chalicelib.errors import NotFound, ValidationError
+from chalicelib.schema import Instant, Int, Obj, Str, req
 from chalicelib.services import members, points, program
 from chalicelib.wiring import uow
 
 bp = Blueprint(__name__)
 
-PHONE = re.compile(r"^\+?\d{5,20}$")
 MAX_ADJUST = 10_000_000
+ADJUSTMENT = Obj({"request_id": req(REQUEST_ID), "delta": req(Int(-MAX_ADJUST, MAX_ADJUST)),
+                  "reason": req(Str(500, multiline=True))}, name="PointsAdjustment")
+ADJUSTED = Obj(fields(balance=POINTS, entry=LEDGER_ENTRY), name="PointsAdjusted")
+CLOCK = Obj(fields(now=INSTANT_TEXT), name="TestClock")
 
 
-@bp.route("/v1/admin/program", methods=["GET"])
-@endpoint(ADMIN)
+@route(bp, "GET", "/v1/admin/program", ADMIN, "The program", answer=PROGRAM)
 def get_program(call: Call) -> dict[str, Any]:
     return program.get_program(uow())
 
 
-@bp.route("/v1/admin/program", methods=["PUT"])
-@endpoint(ADMIN)
+@route(bp, "PUT", "/v1/admin/program", ADMIN, "Replace the program (validated as a whole)", body=PROGRAM,
+       answer=PROGRAM)
 def put_program(call: Call) -> dict[str, Any]:
     return program.replace_program(uow(), call.body)
 
 
-@bp.route("/v1/admin/members", methods=["GET"])
-@endpoint(ADMIN)
+@route(bp, "GET", "/v1/admin/members", ADMIN, "Look members up by phone",
+       query={"phone": Str(20, pattern="\\+?[0-9]{5,19}")}, answer=list_of(ADMIN_MEMBER, "AdminMemberList", 100))
 def find_members(call: Call) -> dict[str, Any]:
-    phone = read_str(call.query, "phone", max_length=21)
-    if not PHONE.match(phone):
-        raise ValidationError("phone must be 5 to 20 digits")
-    return members.find_by_phone(uow(), phone)
+    if "phone" not in call.query:
+        raise ValidationError("缺少必填项：phone", "phone")
+    return members.find_by_phone(uow(), call.query["phone"])
 
 
-@bp.route("/v1/admin/members/{member_id}", methods=["GET"])
-@endpoint(ADMIN)
+@route(bp, "GET", "/v1/admin/members/{member_id}", ADMIN, "A member, as the merchant sees them",
+       answer=ADMIN_MEMBER)
 def get_member(call: Call) -> dict[str, Any]:
-    return members.get_member_for_admin(uow(), _member_id(call))
+    return members.get_member_for_admin(uow(), call.params["member_id"])
 
 
-@bp.route("/v1/admin/members/{member_id}/points", methods=["POST"])
-@endpoint(ADMIN)
+@route(bp, "POST", "/v1/admin/members/{member_id}/points", ADMIN, "Adjust a member's points (audited)",
+       status=201, body=ADJUSTMENT, answer=ADJUSTED, refusals=(409,))
 def adjust_points(call: Call) -> tuple[int, Any]:
-    reject_unknown(call.body, ("request_id", "delta", "reason"))
-    request_id = read_request_id(call.body)
-    delta = read_int(call.body, "delta", minimum=-MAX_ADJUST, maximum=MAX_ADJUST)
-    if delta == 0:
-        raise ValidationError("delta must not be 0")
-    reason = read_str(call.body, "reason", max_length=TEXT_MAX)
-    return points.adjust_points(uow(), _member_id(call), request_id=request_id, delta=delta, reason=reason,
-                                actor=call.actor or "")
+    if call.body["delta"] == 0:
+        raise ValidationError("delta 不能为 0", "delta")
+    return points.adjust_points(uow(), call.params["member_id"], request_id=call.body["request_id"],
+                                delta=call.body["delta"], reason=call.body["reason"], actor=call.actor or "")
 
 
-@bp.route("/v1/admin/clock", methods=["PUT"])
-@endpoint(ADMIN)
+@route(bp, "PUT", "/v1/admin/clock", ADMIN, "Set the test clock (local stage only)",
+       body=Obj({"now": req(Instant())}, name="TestClockRequest"), answer=CLOCK)
 def set_clock(call: Call) -> dict[str, str]:
     _local_stage_only()
-    reject_unknown(call.body, ("now",))
-    text = read_str(call.body, "now", max_length=64)
-    try:
-        instant = clock.parse_instant(text)
-    except ValueError:
-        raise ValidationError("now must be an ISO 8601 timestamp with an offset") from None
-    clock.set_test_clock(instant)
-    return {"now": clock.render(instant)}
+    clock.set_test_clock(call.body["now"])
+    return {"now": clock.render(call.body["now"])}
 
 
-@bp.route("/v1/admin/clock", methods=["DELETE"])
-@endpoint(ADMIN)
+@route(bp, "DELETE", "/v1/admin/clock", ADMIN, "Stop the test clock (local stage only)", status=204)
 def clear_clock(call: Call) -> Response:
     _local_stage_only()
     clock.clear_test_clock()
     return Response(body="", status_code=204)
-
-
-def _member_id(call: Call) -> str:
-    member_id = call.params["member_id"]
-    if not 1 <= len(member_id) <= ID_MAX:
-        raise NotFound("会员不存在")
-    return member_id
 
 
 def _local_stage_only() -> None:

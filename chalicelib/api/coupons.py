@@ -1,96 +1,103 @@
-"""Coupon routes: the member's coupon center and wallet (§3), the merchant's templates (§4)."""
+"""Coupon routes: the member's coupon center and wallet (§3), the merchant's templates and
+targeted issues (§4)."""
 from __future__ import annotations
 
 from typing import Any
 
 from chalice.app import Blueprint
 
-from chalicelib.api.http import ADMIN, OPTIONAL_TOKEN, TOKEN, Call, endpoint
-from chalicelib.api.members import page_limit
-from chalicelib.domain.validation import ID_MAX, read_request_id, read_str, reject_unknown
-from chalicelib.errors import NotFound, ValidationError
+from chalicelib.api.declare import ADMIN, OPTIONAL_TOKEN, TOKEN
+from chalicelib.api.http import Call, route
+from chalicelib.api.shapes import (
+    COUNT,
+    COUPON,
+    MAX_FEN,
+    PAGE_QUERY,
+    REQUEST_ID,
+    TEMPLATE,
+    USABLE_COUPON,
+    fields,
+    list_of,
+    page_of,
+)
+from chalicelib.domain.catalog_schema import TEMPLATE_CREATE, TEMPLATE_PATCH
+from chalicelib.errors import ValidationError
+from chalicelib.schema import Arr, Enum, Int, Obj, Str, opt, req
 from chalicelib.services import coupons
 from chalicelib.wiring import uow
 
 bp = Blueprint(__name__)
 
+MAX_ISSUE_MEMBERS = 10_000
+STATUS = Enum(["unused", "used", "expired"], description="Which coupons (default unused).")
+ISSUE = Obj({"request_id": req(REQUEST_ID), "template_id": req(Str(64)),
+             "member_ids": opt(Arr(Str(64), MAX_ISSUE_MEMBERS, min_items=1)), "segment": opt(Str(32))},
+            name="TargetedIssue")
+ISSUED = Obj(fields(issued=COUNT, skipped=COUNT), name="IssueResult")
 
-@bp.route("/v1/coupon-center", methods=["GET"])
-@endpoint(OPTIONAL_TOKEN)
+
+@route(bp, "GET", "/v1/coupon-center", OPTIONAL_TOKEN, "Claimable coupon templates",
+       answer=list_of(TEMPLATE, "CouponTemplateList"))
 def coupon_center(call: Call) -> dict[str, Any]:
     return coupons.coupon_center(uow(), call.principal)
 
 
-@bp.route("/v1/coupon-center/{template_id}/claim", methods=["POST"])
-@endpoint(TOKEN)
+@route(bp, "POST", "/v1/coupon-center/{template_id}/claim", TOKEN, "Claim a coupon", status=201,
+       body=Obj({"request_id": req(REQUEST_ID)}, name="ClaimRequest"), answer=COUPON, refusals=(409,))
 def claim(call: Call) -> tuple[int, Any]:
-    reject_unknown(call.body, ("request_id",))
-    return coupons.claim(uow(), call.token, _id(call, "template_id"), read_request_id(call.body))
+    return coupons.claim(uow(), call.token, call.params["template_id"], call.body["request_id"])
 
 
-@bp.route("/v1/coupons", methods=["GET"])
-@endpoint(TOKEN)
+@route(bp, "GET", "/v1/coupons", TOKEN, "The wallet", query={"status": STATUS, **PAGE_QUERY},
+       answer=page_of(COUPON, "CouponPage"))
 def wallet(call: Call) -> dict[str, Any]:
-    status = call.query.get("status", "unused")
-    if status not in coupons.STATUSES:
-        raise ValidationError("status must be one of unused, used, expired")
-    return coupons.wallet(uow(), call.token, status, limit=page_limit(call.query),
-                          cursor=call.query.get("cursor") or None)
+    return coupons.wallet(uow(), call.token, call.query.get("status", "unused"), limit=call.query.get("limit", 20),
+                          cursor=call.query.get("cursor"))
 
 
-@bp.route("/v1/coupons/usable", methods=["GET"])
-@endpoint(TOKEN)
+@route(bp, "GET", "/v1/coupons/usable", TOKEN, "The checkout picker: usable coupons, best first",
+       query={"subtotal_fen": Int(0, MAX_FEN, description="The order's subtotal before coupons (required).")},
+       answer=list_of(USABLE_COUPON, "UsableCouponList"))
 def usable(call: Call) -> dict[str, Any]:
-    text = call.query.get("subtotal_fen", "")
-    if not text.isdigit() or int(text) > 10**11:
-        raise ValidationError("subtotal_fen must be a non-negative integer")
-    return coupons.usable(uow(), call.token, int(text))
+    if "subtotal_fen" not in call.query:
+        raise ValidationError("缺少必填项：subtotal_fen", "subtotal_fen")
+    return coupons.usable(uow(), call.token, call.query["subtotal_fen"])
 
 
-@bp.route("/v1/coupons/{coupon_id}", methods=["GET"])
-@endpoint(TOKEN)
+@route(bp, "GET", "/v1/coupons/{coupon_id}", TOKEN, "One of the member's coupons", answer=COUPON)
 def get_coupon(call: Call) -> dict[str, Any]:
-    return coupons.get_coupon(uow(), call.token, _id(call, "coupon_id"))
+    return coupons.get_coupon(uow(), call.token, call.params["coupon_id"])
 
 
-@bp.route("/v1/admin/coupon-templates", methods=["POST"])
-@endpoint(ADMIN, status=201)
+@route(bp, "POST", "/v1/admin/coupon-templates", ADMIN, "Create a coupon template", status=201,
+       body=TEMPLATE_CREATE, answer=TEMPLATE)
 def create_template(call: Call) -> dict[str, Any]:
     return coupons.create_template(uow(), call.body)
 
 
-@bp.route("/v1/admin/coupon-templates/{template_id}", methods=["PATCH"])
-@endpoint(ADMIN)
+@route(bp, "PATCH", "/v1/admin/coupon-templates/{template_id}", ADMIN, "Change a coupon template",
+       body=TEMPLATE_PATCH, answer=TEMPLATE)
 def patch_template(call: Call) -> dict[str, Any]:
-    return coupons.patch_template(uow(), _id(call, "template_id"), call.body)
+    return coupons.patch_template(uow(), call.params["template_id"], call.body)
 
 
-@bp.route("/v1/admin/coupon-templates", methods=["GET"])
-@endpoint(ADMIN)
+@route(bp, "GET", "/v1/admin/coupon-templates", ADMIN, "Coupon templates", query=PAGE_QUERY,
+       answer=page_of(TEMPLATE, "CouponTemplatePage"))
 def list_templates(call: Call) -> dict[str, Any]:
-    return coupons.list_templates(uow())
+    return coupons.list_templates(uow(), limit=call.query.get("limit", 20), cursor=call.query.get("cursor"))
 
 
-def _id(call: Call, name: str) -> str:
-    value = call.params[name]
-    if not 1 <= len(value) <= ID_MAX:
-        raise NotFound("对象不存在")
-    return value
+@route(bp, "GET", "/v1/admin/coupon-templates/{template_id}", ADMIN, "A coupon template", answer=TEMPLATE)
+def get_template(call: Call) -> dict[str, Any]:
+    return coupons.get_template(uow(), call.params["template_id"])
 
 
-MAX_ISSUE_MEMBERS = 10_000
-
-
-@bp.route("/v1/admin/coupons/issue", methods=["POST"])
-@endpoint(ADMIN)
+@route(bp, "POST", "/v1/admin/coupons/issue", ADMIN, "Issue a coupon to chosen members", status=202,
+       body=ISSUE, answer=ISSUED, refusals=(404, 409))
 def issue(call: Call) -> tuple[int, Any]:
-    reject_unknown(call.body, ("request_id", "template_id", "member_ids", "segment"))
-    request_id = read_request_id(call.body)
-    template_id = read_str(call.body, "template_id", max_length=ID_MAX)
     if "segment" in call.body:
-        raise ValidationError("segment: RFM segments are not available yet; send member_ids")
-    member_ids = call.body.get("member_ids")
-    if not isinstance(member_ids, list) or not 1 <= len(member_ids) <= MAX_ISSUE_MEMBERS or \
-            not all(isinstance(m, str) and 1 <= len(m) <= ID_MAX for m in member_ids):
-        raise ValidationError(f"member_ids must be a list of 1 to {MAX_ISSUE_MEMBERS} member ids")
-    return coupons.issue_to_members(uow(), template_id, list(dict.fromkeys(member_ids)), request_id, call.actor or "")
+        raise ValidationError("RFM 分群尚未开放，请使用 member_ids", "segment")
+    if "member_ids" not in call.body:
+        raise ValidationError("缺少必填项：member_ids", "member_ids")
+    return coupons.issue_to_members(uow(), call.body["template_id"], list(dict.fromkeys(call.body["member_ids"])),
+                                    call.body["request_id"], call.actor or "")

@@ -1,145 +1,104 @@
-"""Member API: health, login, signup, profile, account deletion and the points ledger (§3)."""
+"""Member API: health, login, signup, profile, account deletion, check-ins and the points ledger (§3)."""
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from chalice.app import Blueprint, Response
 
 from chalicelib import clock
-from chalicelib.api.http import PUBLIC, TOKEN, Call, endpoint
+from chalicelib.api.declare import PUBLIC, TOKEN
+from chalicelib.api.http import Call, route
+from chalicelib.api.shapes import COUNT, DATE_TEXT, LEDGER_ENTRY, MEMBER, PAGE_QUERY, POINTS, fields, nullable, page_of
 from chalicelib.domain.member import GENDERS, normalise_referral_code
-from chalicelib.domain.validation import (
-    ID_MAX,
-    NAME_MAX,
-    TEXT_MAX,
-    URL_MAX,
-    parse_date,
-    read_enum,
-    read_int,
-    read_str,
-    reject_unknown,
-)
 from chalicelib.errors import ValidationError
+from chalicelib.schema import Arr, Bool, Day, Enum, Int, Map, Obj, Scalar, Str, opt, req
 from chalicelib.services import checkins, members, points
 from chalicelib.services.members import Profile
 from chalicelib.wiring import uow, wechat
 
 bp = Blueprint(__name__)
 
-MONTH = re.compile(r"^\d{4}-\d{2}$")
-PROFILE_FIELDS = ("nickname", "avatar_url", "gender", "birthday", "phone_code", "preferences")
-MAX_PREFERENCES = 20
+PROFILE = {
+    "nickname": opt(Str(64, display=True, nullable=True, title="昵称")),
+    "avatar_url": opt(Str(1024, pattern="https?://[^\\s]+", nullable=True, title="头像地址")),
+    "gender": opt(Enum(GENDERS, title="性别")),
+    "birthday": opt(Day(nullable=True, title="生日")),
+    "phone_code": opt(Str(128, pattern="[A-Za-z0-9_-]+", title="手机号授权码")),
+}
+SIGNUP = Obj({**PROFILE, "referral_code": opt(Str(64, nullable=True, title="邀请码"))}, name="SignupRequest")
+PROFILE_PATCH = Obj({**PROFILE, "preferences": opt(Map(Scalar(500, title="偏好"), 20, nullable=True,
+                                                       title="偏好设置"))}, name="ProfilePatch")
+LOGIN_ANSWER = Obj(fields(token=Str(4096), expires_in=Int(1, 10**8), is_member=Bool(), member=nullable(MEMBER)),
+                   name="LoginAnswer")
+CHECKIN_ANSWER = Obj(fields(date=DATE_TEXT, streak=COUNT, points_awarded=COUNT, bonus_points=COUNT, balance=POINTS),
+                     name="CheckinAnswer")
+CALENDAR = Obj(fields(month=Str(7), dates=Arr(DATE_TEXT, 31), streak=COUNT, checked_in_today=Bool()),
+               name="CheckinCalendar")
 
 
-@bp.route("/v1/health", methods=["GET"])
-@endpoint(PUBLIC)
+@route(bp, "GET", "/v1/health", PUBLIC, "Liveness", answer=Obj(fields(status=Enum(["ok"]))))
 def health(call: Call) -> dict[str, str]:
     return {"status": "ok"}
 
 
-@bp.route("/v1/auth/login", methods=["POST"])
-@endpoint(PUBLIC)
+@route(bp, "POST", "/v1/auth/login", PUBLIC, "Exchange a wx.login code for a token",
+       body=Obj({"code": req(Str(128, title="登录凭证"))}, name="LoginRequest"), answer=LOGIN_ANSWER)
 def login(call: Call) -> dict[str, Any]:
-    reject_unknown(call.body, ("code",))
-    return members.login(uow(), wechat(), read_str(call.body, "code", max_length=128))
+    return members.login(uow(), wechat(), call.body["code"])
 
 
-@bp.route("/v1/members", methods=["POST"])
-@endpoint(TOKEN, status=201)
+@route(bp, "POST", "/v1/members", TOKEN, "Sign up (with the signup gift)", status=201, body=SIGNUP,
+       answer=MEMBER, refusals=(409,))
 def signup(call: Call) -> dict[str, Any]:
-    reject_unknown(call.body, PROFILE_FIELDS[:-1] + ("referral_code",))
-    referral = read_str(call.body, "referral_code", max_length=ID_MAX, default=None)
+    referral = call.body.get("referral_code")
     return members.signup(uow(), wechat(), call.token, _profile(call.body),
                           normalise_referral_code(referral) if referral else None)
 
 
-@bp.route("/v1/members/me", methods=["GET"])
-@endpoint(TOKEN)
+@route(bp, "GET", "/v1/members/me", TOKEN, "The member", answer=MEMBER)
 def get_me(call: Call) -> dict[str, Any]:
     return members.get_me(uow(), call.token)
 
 
-@bp.route("/v1/members/me", methods=["PATCH"])
-@endpoint(TOKEN)
+@route(bp, "PATCH", "/v1/members/me", TOKEN, "Update the profile", body=PROFILE_PATCH, answer=MEMBER,
+       refusals=(409,))
 def update_me(call: Call) -> dict[str, Any]:
-    reject_unknown(call.body, PROFILE_FIELDS)
     return members.update_me(uow(), wechat(), call.token, _profile(call.body), call.fields)
 
 
-@bp.route("/v1/members/me", methods=["DELETE"])
-@endpoint(TOKEN)
+@route(bp, "DELETE", "/v1/members/me", TOKEN, "Delete the account (PIPL)", status=204)
 def delete_me(call: Call) -> Response:
     members.delete_me(uow(), call.token)
     return Response(body="", status_code=204)
 
 
-@bp.route("/v1/checkins", methods=["POST"])
-@endpoint(TOKEN, status=201)
+@route(bp, "POST", "/v1/checkins", TOKEN, "Check in today (or make up a missed day)", status=201,
+       body=Obj({"date": opt(Day(title="补签日期"))}, name="CheckinRequest"), answer=CHECKIN_ANSWER, refusals=(409,))
 def check_in(call: Call) -> dict[str, Any]:
-    reject_unknown(call.body, ("date",))
-    makeup = read_str(call.body, "date", max_length=10, default=None)
-    return checkins.check_in_now(uow(), call.token, parse_date(makeup, "date") if makeup else None)
+    return checkins.check_in_now(uow(), call.token, call.body.get("date"))
 
 
-@bp.route("/v1/checkins", methods=["GET"])
-@endpoint(TOKEN)
+@route(bp, "GET", "/v1/checkins", TOKEN, "The check-in calendar of a month", answer=CALENDAR,
+       query={"month": Str(7, pattern="[0-9]{4}-(0[1-9]|1[0-2])", title="month")})
 def checkin_calendar(call: Call) -> dict[str, Any]:
-    month = call.query.get("month")
-    if month is not None and (not MONTH.match(month) or not 1 <= int(month[5:]) <= 12):
-        raise ValidationError("month must be YYYY-MM")
-    return checkins.calendar(uow(), call.token, month)
+    return checkins.calendar(uow(), call.token, call.query.get("month"))
 
 
-@bp.route("/v1/points/ledger", methods=["GET"])
-@endpoint(TOKEN)
+@route(bp, "GET", "/v1/points/ledger", TOKEN, "The points ledger, newest first", query=PAGE_QUERY,
+       answer=page_of(LEDGER_ENTRY, "LedgerPage"))
 def ledger(call: Call) -> dict[str, Any]:
-    return points.ledger_page(uow(), call.token, limit=page_limit(call.query),
-                              cursor=call.query.get("cursor") or None)
-
-
-def page_limit(query: dict[str, str]) -> int:
-    """`?limit=` of a list route: 1..100, default 20 (`?cursor=` is the store's to check)."""
-    if "limit" not in query:
-        return 20
-    if not query["limit"].isdigit() or not 1 <= int(query["limit"]) <= 100:
-        raise ValidationError("limit must be an integer from 1 to 100")
-    return int(query["limit"])
+    return points.ledger_page(uow(), call.token, limit=call.query.get("limit", 20), cursor=call.query.get("cursor"))
 
 
 def _profile(body: dict[str, Any]) -> Profile:
-    birthday = read_str(body, "birthday", max_length=10, default=None, nullable=True)
-    if birthday is not None:
-        day = parse_date(birthday, "birthday")
-        if day.year < 1900 or day > clock.business_date():
-            raise ValidationError("birthday must be a past date")
-    avatar = read_str(body, "avatar_url", max_length=URL_MAX, default=None, nullable=True)
-    if avatar is not None and not avatar.startswith(("https://", "http://")):
-        raise ValidationError("avatar_url must be an http(s) URL")
+    birthday = body.get("birthday")
+    if birthday is not None and birthday > clock.business_date():
+        raise ValidationError("生日不能晚于今天", "birthday")
     return Profile(
-        nickname=read_str(body, "nickname", max_length=NAME_MAX, default=None, nullable=True),
-        avatar_url=avatar,
-        gender=read_enum(body, "gender", GENDERS, default=None),
-        birthday=birthday,
-        phone_code=read_str(body, "phone_code", max_length=128, default=None),
-        preferences=_preferences(body),
+        nickname=body.get("nickname"),
+        avatar_url=body.get("avatar_url"),
+        gender=body.get("gender"),
+        birthday=birthday.isoformat() if birthday else None,
+        phone_code=body.get("phone_code"),
+        preferences=body.get("preferences"),
     )
-
-
-def _preferences(body: dict[str, Any]) -> dict[str, Any] | None:
-    """A flat object of at most 20 keys; values are strings, integers, booleans or null."""
-    if body.get("preferences") is None:
-        return None
-    prefs = body["preferences"]
-    if not isinstance(prefs, dict) or len(prefs) > MAX_PREFERENCES:
-        raise ValidationError(f"preferences must be an object of at most {MAX_PREFERENCES} keys")
-    for key, value in prefs.items():
-        if not 1 <= len(key) <= ID_MAX:
-            raise ValidationError("preferences keys must be 1 to 64 characters")
-        if isinstance(value, str):
-            read_str(prefs, key, max_length=TEXT_MAX, min_length=0, prefix="preferences.")
-        elif isinstance(value, int) and not isinstance(value, bool):
-            read_int(prefs, key, minimum=-(2**53), maximum=2**53, prefix="preferences.")
-        elif value is not None and not isinstance(value, bool):
-            raise ValidationError(f"preferences.{key} must be a string, integer, boolean or null")
-    return prefs

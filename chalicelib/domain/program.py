@@ -3,56 +3,12 @@
 document (`Program.document()`)."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import date
 from typing import Any
 
-from chalicelib.domain.program_checks import (
-    MAX_PCT,
-    MAX_POINTS,
-    bounded_list,
-    id_list,
-    items,
-    read_code,
-    section,
-    template_id,
-    unique,
-)
-from chalicelib.domain.validation import (
-    NAME_MAX,
-    read_int,
-    read_str,
-    reject_unknown,
-    require_object,
-)
+from chalicelib.domain.program_schema import DEFAULT_PROGRAM, NOTIFICATION_KINDS, read_program
 from chalicelib.errors import ValidationError
-
-DEFAULT_PROGRAM: dict[str, Any] = {
-    "points_per_yuan": 1,
-    "tiers": [
-        {"code": "normal", "name": "普通会员", "min_growth": 0, "points_multiplier_pct": 100},
-        {"code": "silver", "name": "银卡会员", "min_growth": 1000, "points_multiplier_pct": 100},
-        {"code": "gold", "name": "金卡会员", "min_growth": 5000, "points_multiplier_pct": 200},
-        {"code": "black", "name": "黑卡会员", "min_growth": 10000, "points_multiplier_pct": 200},
-    ],
-    "checkin": {"points": 5, "streak_bonuses": [{"day": 7, "points": 20}]},
-    "signup_gift": {"points": 100, "coupon_template_ids": []},
-    "referral": {"inviter_points": 200, "invitee_points": 100},
-    "birthday": {"multiplier_pct": 200, "coupon_template_id": None},
-    "member_days": {"days_of_month": [8, 18, 28], "multiplier_pct": 200, "coupon_template_id": None},
-    "points_expiry": {"keep_years": 0},
-    "order_points_pending_days": 0,
-    "interactions": [
-        {"type": "review", "points": 10, "daily_cap": 3},
-        {"type": "share", "points": 2, "daily_cap": 5},
-    ],
-    "notifications": {
-        "templates": {"member_day": None, "points_expiring": None, "coupon_expiring": None, "tier_changed": None}
-    },
-}
-
-NOTIFICATION_KINDS = ("member_day", "points_expiring", "coupon_expiring", "tier_changed")
-DOCUMENT_KEYS = tuple(DEFAULT_PROGRAM)
 
 
 @dataclass(frozen=True)
@@ -147,6 +103,52 @@ class NoticeTemplates:
 
 
 @dataclass(frozen=True)
+class Notifications:
+    """The subscribe-message budget: at most `weekly_cap` job and automation sends a member in any 7
+    Shanghai days, and the December days on which points-expiring reminders go out."""
+
+    weekly_cap: int
+    points_expiring_days: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class RfmRules:
+    """The RFM thresholds (§7): the order window, and when R, F and M count as high."""
+
+    window_days: int
+    recent_days: int
+    frequent_orders: int
+    high_spend_fen: int
+
+
+@dataclass(frozen=True)
+class PointsRedemption:
+    """Points as cash at checkout (积分抵现): `points_per_yuan` points take 1 yuan off, up to
+    `max_pct_of_amount` percent of the amount."""
+
+    enabled: bool
+    points_per_yuan: int
+    max_pct_of_amount: int
+
+
+@dataclass(frozen=True)
+class Automation:
+    """A lifecycle automation (§8): who enters (`trigger` and its `days`/`months`), what a treated
+    member gets, the share held out as control, and how long a conversion counts."""
+
+    id: str
+    name: str
+    active: bool
+    trigger: str
+    period: int
+    coupon_template_id: str | None
+    points: int
+    notice_template_id: str | None
+    holdout_pct: int
+    attribution_days: int
+
+
+@dataclass(frozen=True)
 class Program:
     """The merchant's whole program; `document()` is its contract JSON."""
 
@@ -161,6 +163,10 @@ class Program:
     order_points_pending_days: int
     interactions: tuple[Interaction, ...]
     notice_templates: NoticeTemplates
+    notifications: Notifications
+    rfm: RfmRules
+    automations: tuple[Automation, ...]
+    points_redemption: PointsRedemption
 
     @classmethod
     def from_document(cls, doc: Any) -> Program:
@@ -246,113 +252,111 @@ class Program:
             "order_points_pending_days": self.order_points_pending_days,
             "interactions": [{"type": i.type, "points": i.points, "daily_cap": i.daily_cap}
                              for i in self.interactions],
-            "notifications": {"templates": {kind: self.notice_template(kind) for kind in NOTIFICATION_KINDS}},
+            "notifications": {"templates": {kind: self.notice_template(kind) for kind in NOTIFICATION_KINDS},
+                              "weekly_cap": self.notifications.weekly_cap,
+                              "points_expiring_days": list(self.notifications.points_expiring_days)},
+            "rfm": asdict(self.rfm),
+            "automations": [_automation_document(rule) for rule in self.automations],
+            "points_redemption": asdict(self.points_redemption),
         }
+
+
+def _automation_document(rule: Automation) -> dict[str, Any]:
+    key = "months" if rule.trigger == "purchase_streak" else "days"
+    return {"id": rule.id, "name": rule.name, "active": rule.active,
+            "trigger": {"type": rule.trigger, key: rule.period},
+            "coupon_template_id": rule.coupon_template_id, "points": rule.points,
+            "notice_template_id": rule.notice_template_id, "holdout_pct": rule.holdout_pct,
+            "attribution_days": rule.attribution_days}
 
 
 def validate_program(doc: Any) -> Program:
     """Check a whole program document and build the Program; ValidationError names the field.
-    Sections are checked in a fixed order, so a document with several defects always names the same one."""
-    doc = require_object(doc, "program")
-    reject_unknown(doc, DOCUMENT_KEYS)
-    checkin = section(doc, "checkin", ("points", "streak_bonuses", "makeup"))
-    bonuses = _streak_bonuses(checkin)
-    gift = section(doc, "signup_gift", ("points", "coupon_template_ids"))
-    gift_templates = id_list(gift, "coupon_template_ids", max_items=10, prefix="signup_gift.")
-    referral = section(doc, "referral", ("inviter_points", "invitee_points"))
-    birthday = section(doc, "birthday", ("multiplier_pct", "coupon_template_id"))
-    member_days = section(doc, "member_days", ("days_of_month", "multiplier_pct", "coupon_template_id"))
-    days = _days_of_month(member_days)
-    expiry = section(doc, "points_expiry", ("keep_years",))
-    interactions = _interactions(doc)
-    templates = section(section(doc, "notifications", ("templates",)), "templates", NOTIFICATION_KINDS,
-                        "notifications.")
+    The declaration (`program_schema.PROGRAM`) checks each value in document order; the rules
+    that span several values follow."""
+    v = read_program(doc)
+    checkin, member_days, notifications = v["checkin"], v["member_days"], v["notifications"]
+    makeup = checkin.get("makeup")
     return Program(
-        points_per_yuan=read_int(doc, "points_per_yuan", minimum=0, maximum=1000),
-        tiers=_tiers(doc),
-        checkin=CheckinRules(_points(checkin, "points", "checkin."), bonuses, _makeup(checkin)),
-        signup_gift=SignupGift(_points(gift, "points", "signup_gift."), gift_templates),
-        referral=Referral(_points(referral, "inviter_points", "referral."),
-                          _points(referral, "invitee_points", "referral.")),
-        birthday=Birthday(_pct(birthday, "multiplier_pct", "birthday."),
-                          template_id(birthday, "coupon_template_id", "birthday.")),
-        member_days=MemberDays(days, _pct(member_days, "multiplier_pct", "member_days."),
-                               template_id(member_days, "coupon_template_id", "member_days.")),
-        keep_years=read_int(expiry, "keep_years", minimum=0, maximum=10, prefix="points_expiry."),
-        order_points_pending_days=read_int(doc, "order_points_pending_days", minimum=0, maximum=90),
-        interactions=interactions,
-        notice_templates=NoticeTemplates(**{
-            kind: template_id(templates, kind, "notifications.templates.") for kind in NOTIFICATION_KINDS
-        }),
+        points_per_yuan=v["points_per_yuan"],
+        tiers=_tiers(v["tiers"]),
+        checkin=CheckinRules(checkin["points"], _streak_bonuses(checkin["streak_bonuses"]),
+                             Makeup(**makeup) if makeup else None),
+        signup_gift=SignupGift(v["signup_gift"]["points"], tuple(v["signup_gift"]["coupon_template_ids"])),
+        referral=Referral(**v["referral"]),
+        birthday=Birthday(**v["birthday"]),
+        member_days=MemberDays(_distinct_days(member_days["days_of_month"], "member_days.days_of_month"),
+                               member_days["multiplier_pct"], member_days["coupon_template_id"]),
+        keep_years=v["points_expiry"]["keep_years"],
+        order_points_pending_days=v["order_points_pending_days"],
+        interactions=_interactions(v["interactions"]),
+        notice_templates=NoticeTemplates(**notifications["templates"]),
+        notifications=Notifications(notifications["weekly_cap"], _distinct_days(
+            notifications["points_expiring_days"], "notifications.points_expiring_days")),
+        rfm=_rfm(v["rfm"]),
+        automations=_automations(v["automations"]),
+        points_redemption=PointsRedemption(**v["points_redemption"]),
     )
 
 
-def _points(obj: dict[str, Any], field: str, prefix: str) -> int:
-    points: int = read_int(obj, field, minimum=0, maximum=MAX_POINTS, prefix=prefix)
-    return points
+def _unique(values: list[Any], field: str, what: str) -> None:
+    """Refuse a repeated value, naming the first repeat (`tiers[2].code`)."""
+    for i, value in enumerate(values):
+        if value in values[:i]:
+            raise ValidationError(f"{what}不能重复", field.format(i))
 
 
-def _pct(obj: dict[str, Any], field: str, prefix: str) -> int:
-    pct: int = read_int(obj, field, minimum=100, maximum=MAX_PCT, prefix=prefix)
-    return pct
-
-
-def _tiers(doc: dict[str, Any]) -> tuple[Tier, ...]:
-    """`tiers`: 1 to 20, the first at growth 0, min_growth strictly increasing, codes unique."""
-    tiers = []
-    for p, item in items(doc, "tiers", ("code", "name", "min_growth", "points_multiplier_pct"),
-                         min_items=1, max_items=20):
-        tiers.append(Tier(
-            code=read_code(item, "code", p),
-            name=read_str(item, "name", max_length=NAME_MAX, prefix=p),
-            min_growth=read_int(item, "min_growth", minimum=0, maximum=10**9, prefix=p),
-            points_multiplier_pct=_pct(item, "points_multiplier_pct", p),
-        ))
+def _tiers(docs: list[dict[str, Any]]) -> tuple[Tier, ...]:
+    """`tiers`: the first at growth 0, min_growth strictly increasing, codes unique."""
+    tiers = [Tier(**doc) for doc in docs]
     if tiers[0].min_growth != 0:
-        raise ValidationError("tiers[0].min_growth must be 0")
+        raise ValidationError("第一个等级的 min_growth 必须为 0", "tiers[0].min_growth")
     for i in range(1, len(tiers)):
         if tiers[i].min_growth <= tiers[i - 1].min_growth:
-            raise ValidationError(f"tiers[{i}].min_growth must be greater than the tier before")
-    unique([t.code for t in tiers], "tiers codes must be unique")
+            raise ValidationError("等级的 min_growth 必须逐级递增", f"tiers[{i}].min_growth")
+    _unique([t.code for t in tiers], "tiers[{}].code", "等级代码")
     return tuple(tiers)
 
 
-def _streak_bonuses(checkin: dict[str, Any]) -> tuple[StreakBonus, ...]:
-    """`checkin.streak_bonuses`: up to 31, days unique, returned sorted by day."""
-    bonuses = [StreakBonus(day=read_int(item, "day", minimum=1, maximum=366, prefix=p),
-                           points=_points(item, "points", p))
-               for p, item in items(checkin, "streak_bonuses", ("day", "points"), max_items=31,
-                                    prefix="checkin.")]
-    unique([b.day for b in bonuses], "checkin.streak_bonuses days must be unique")
+def _streak_bonuses(docs: list[dict[str, Any]]) -> tuple[StreakBonus, ...]:
+    """`checkin.streak_bonuses`: days unique, returned sorted by day."""
+    bonuses = [StreakBonus(**doc) for doc in docs]
+    _unique([b.day for b in bonuses], "checkin.streak_bonuses[{}].day", "连续签到天数")
     return tuple(sorted(bonuses, key=lambda b: b.day))
 
 
-def _makeup(checkin: dict[str, Any]) -> Makeup | None:
-    """The optional make-up check-in rules (补签): `{"points_cost", "monthly_limit"}`; absent or null: none."""
-    if checkin.get("makeup") is None:
-        return None
-    rules = section(checkin, "makeup", ("points_cost", "monthly_limit"), "checkin.")
-    p = "checkin.makeup."
-    return Makeup(points_cost=_points(rules, "points_cost", p),
-                  monthly_limit=read_int(rules, "monthly_limit", minimum=1, maximum=31, prefix=p))
-
-
-def _days_of_month(member_days: dict[str, Any]) -> tuple[int, ...]:
-    """`member_days.days_of_month`: up to 31 distinct days 1..31, returned sorted."""
-    days = bounded_list(member_days, "days_of_month", max_items=31, prefix="member_days.")
-    for i, day in enumerate(days):
-        if isinstance(day, bool) or not isinstance(day, int) or not 1 <= day <= 31:
-            raise ValidationError(f"member_days.days_of_month[{i}] must be an integer from 1 to 31")
-    unique(days, "member_days.days_of_month must not repeat a day")
+def _distinct_days(days: list[int], field: str) -> tuple[int, ...]:
+    """Days of the month, each at most once, returned sorted."""
+    _unique(days, field + "[{}]", "日期")
     return tuple(sorted(days))
 
 
-def _interactions(doc: dict[str, Any]) -> tuple[Interaction, ...]:
-    """`interactions`: up to 50 rules, types unique."""
-    rules = [Interaction(type=read_code(item, "type", p), points=_points(item, "points", p),
-                         daily_cap=read_int(item, "daily_cap", minimum=0, maximum=1000, prefix=p))
-             for p, item in items(doc, "interactions", ("type", "points", "daily_cap"), max_items=50)]
-    unique([rule.type for rule in rules], "interactions types must be unique")
+def _interactions(docs: list[dict[str, Any]]) -> tuple[Interaction, ...]:
+    """`interactions`: types unique."""
+    rules = [Interaction(**doc) for doc in docs]
+    _unique([rule.type for rule in rules], "interactions[{}].type", "互动类型")
+    return tuple(rules)
+
+
+def _rfm(doc: dict[str, Any]) -> RfmRules:
+    """`rfm`: recent_days within the window."""
+    if doc["recent_days"] > doc["window_days"]:
+        raise ValidationError("recent_days 不能大于 window_days", "rfm.recent_days")
+    return RfmRules(**doc)
+
+
+def _automations(docs: list[dict[str, Any]]) -> tuple[Automation, ...]:
+    """`automations`: ids unique, each giving a coupon, points or a notice."""
+    _unique([doc["id"] for doc in docs], "automations[{}].id", "自动化 id")
+    rules = []
+    for i, doc in enumerate(docs):
+        if doc["coupon_template_id"] is None and doc["points"] == 0 and doc["notice_template_id"] is None:
+            raise ValidationError("自动化至少要发券、送积分或发通知之一", f"automations[{i}].points")
+        trigger = doc["trigger"]
+        period = trigger["months"] if trigger["type"] == "purchase_streak" else trigger["days"]
+        rules.append(Automation(doc["id"], doc["name"], doc["active"], trigger["type"], period,
+                                doc["coupon_template_id"], doc["points"], doc["notice_template_id"],
+                                doc["holdout_pct"], doc["attribution_days"]))
     return tuple(rules)
 
 

@@ -40,7 +40,15 @@ FULL: dict[str, Any] = {
     "order_points_pending_days": 7,
     "interactions": [{"type": "review", "points": 10, "daily_cap": 3}],
     "notifications": {"templates": {"member_day": "n-md", "points_expiring": "n-pe", "coupon_expiring": None,
-                                    "tier_changed": "n-tc"}},
+                                    "tier_changed": "n-tc"}, "weekly_cap": 2, "points_expiring_days": [5, 25]},
+    "rfm": {"window_days": 180, "recent_days": 30, "frequent_orders": 3, "high_spend_fen": 50000},
+    "automations": [{"id": "win-back", "name": "回归礼包", "active": True, "trigger": {"type": "lapsed", "days": 90},
+                     "coupon_template_id": "t-back", "points": 0, "notice_template_id": None, "holdout_pct": 10,
+                     "attribution_days": 14},
+                    {"id": "streak-3", "name": "连续3个月购买", "active": False,
+                     "trigger": {"type": "purchase_streak", "months": 3}, "coupon_template_id": None, "points": 300,
+                     "notice_template_id": "n-streak", "holdout_pct": 0, "attribution_days": 30}],
+    "points_redemption": {"enabled": True, "points_per_yuan": 100, "max_pct_of_amount": 30},
 }
 PROGRAM = validate_program(FULL)
 
@@ -150,14 +158,14 @@ def _set(path: str, value: Any) -> Callable[[dict[str, Any]], None]:
     (_set("tiers", []), "tiers"),
     (_set("tiers.0.min_growth", 5), "tiers[0].min_growth"),
     (_set("tiers.2.min_growth", 500), "tiers[2].min_growth"),
-    (_set("tiers.1.code", "normal"), "tiers codes"),
+    (_set("tiers.1.code", "normal"), "tiers[1].code"),
     (_set("tiers.1.points_multiplier_pct", "100"), "tiers[1].points_multiplier_pct"),
     (_set("tiers.1.name", "x" * 65), "tiers[1].name"),
     (_set("checkin.points", -1), "checkin.points"),
     (_set("checkin.streak_bonuses.0.day", 0), "checkin.streak_bonuses[0].day"),
     (_set("signup_gift.coupon_template_ids", "t1"), "signup_gift.coupon_template_ids"),
     (_set("member_days.days_of_month", [8, 32]), "member_days.days_of_month[1]"),
-    (_set("member_days.days_of_month", [8, 8]), "member_days.days_of_month"),
+    (_set("member_days.days_of_month", [8, 8]), "member_days.days_of_month[1]"),
     (_set("birthday.multiplier_pct", 50), "birthday.multiplier_pct"),
     (_set("points_expiry.keep_years", -1), "points_expiry.keep_years"),
     (_set("order_points_pending_days", 91), "order_points_pending_days"),
@@ -170,20 +178,49 @@ def _set(path: str, value: Any) -> Callable[[dict[str, Any]], None]:
     (_set("checkin.makeup", {"points_cost": 5, "monthly_limit": 0}), "checkin.makeup.monthly_limit"),
     (_set("checkin.makeup", {"points_cost": 5}), "checkin.makeup.monthly_limit"),
     (_set("checkin.makeup", 3), "checkin.makeup"),
-    (_set("checkin.streak_bonuses", [{"day": 7, "points": 1}, {"day": 7, "points": 2}]), "checkin.streak_bonuses days"),
+    (_set("checkin.streak_bonuses", [{"day": 7, "points": 1}, {"day": 7, "points": 2}]), "checkin.streak_bonuses[1].day"),
     (_set("signup_gift.coupon_template_ids", ["t1", ""]), "signup_gift.coupon_template_ids[1]"),
-    (_set("interactions.1.type", "review"), "interactions types"),
+    (_set("interactions.1.type", "review"), "interactions[1].type"),
     (_set("interactions.0.type", "晒单"), "interactions[0].type"),
     (_set("notifications", KeyError), "notifications"),
+    (_set("notifications.weekly_cap", -1), "notifications.weekly_cap"),
+    (_set("notifications.points_expiring_days", [1, 1]), "notifications.points_expiring_days[1]"),
+    (_set("rfm", {"window_days": 30, "recent_days": 90, "frequent_orders": 2, "high_spend_fen": 1}),
+     "rfm.recent_days"),
+    (_set("points_redemption", {"enabled": "yes", "points_per_yuan": 100, "max_pct_of_amount": 50}),
+     "points_redemption.enabled"),
+    (_set("automations", [{"id": "A", "name": "x", "active": True, "trigger": {"type": "lapsed", "days": 9},
+                           "coupon_template_id": None, "points": 5, "notice_template_id": None, "holdout_pct": 0}]),
+     "automations[0].id"),
+    (_set("automations", [{"id": "a", "name": "x", "active": True, "trigger": {"type": "idle", "days": 9},
+                           "coupon_template_id": None, "points": 5, "notice_template_id": None, "holdout_pct": 0}]),
+     "automations[0].trigger.type"),
+    (_set("automations", [{"id": "a", "name": "x", "active": True, "trigger": {"type": "lapsed", "days": 9},
+                           "coupon_template_id": None, "points": 0, "notice_template_id": None, "holdout_pct": 0}]),
+     "automations[0].points"),
+    (_set("automations", [{"id": "a", "name": "x", "active": True, "trigger": {"type": "lapsed", "days": 9},
+                           "coupon_template_id": None, "points": 1, "notice_template_id": None, "holdout_pct": 51}]),
+     "automations[0].holdout_pct"),
 ])
 def test_each_defect_is_a_validation_error_naming_the_field(edit, field: str) -> None:
     doc = copy.deepcopy(DEFAULT_PROGRAM)
     edit(doc)
     with pytest.raises(ValidationError) as raised:
         validate_program(doc)
-    assert field in raised.value.message
+    assert raised.value.field == field
 
 
 def test_a_non_object_is_refused() -> None:
     with pytest.raises(ValidationError):
         validate_program([1, 2])
+
+
+def test_sections_added_since_the_first_release_read_as_their_defaults() -> None:
+    first_release = {k: v for k, v in copy.deepcopy(FULL).items() if k not in ("rfm", "automations", "points_redemption")}
+    first_release["notifications"] = {"templates": FULL["notifications"]["templates"]}
+    first_release["automations"] = [{k: v for k, v in FULL["automations"][0].items() if k != "attribution_days"}]
+    document = validate_program(first_release).document()
+    assert document["rfm"] == DEFAULT_PROGRAM["rfm"]
+    assert document["points_redemption"] == DEFAULT_PROGRAM["points_redemption"]
+    assert document["notifications"]["weekly_cap"] == 3 and document["notifications"]["points_expiring_days"] == [1, 20]
+    assert document["automations"][0]["attribution_days"] == 30
