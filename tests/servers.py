@@ -27,6 +27,7 @@ TEST_ENV = {
     "WECHAT_SECRET": "test-wechat-secret",
     "WECHAT_TOKEN": "test-push-token",
     "WECHAT_ENCODING_AES_KEY": "TestEncodingAESKey0123456789abcdefghijklmno",
+    "CORS_ORIGINS": "https://console.example.com,http://127.0.0.1:5173",
     "AWS_ACCESS_KEY_ID": "test",
     "AWS_SECRET_ACCESS_KEY": "test",
     "AWS_DEFAULT_REGION": "us-east-1",

@@ -67,3 +67,17 @@ def test_conflict_itself_is_never_raised() -> None:
 def test_each_conflict_carries_its_code_and_message(error: AppError, code: str, message: str) -> None:
     assert isinstance(error, Conflict)
     assert (error.status, error.code, error.message, str(error)) == (409, code, message, message)
+
+
+def test_the_envelope_carries_field_on_validation_errors_and_retry_after_on_503() -> None:
+    import json
+
+    from chalicelib.api.http import error_response
+    from chalicelib.errors import NotFound, StoreUnavailable, ValidationError
+
+    invalid = error_response(ValidationError("生日格式应为 YYYY-MM-DD", "birthday"))
+    assert json.loads(invalid.body) == {"error": {"code": "VALIDATION_ERROR", "message": "生日格式应为 YYYY-MM-DD",
+                                                  "field": "birthday"}}
+    assert json.loads(error_response(NotFound()).body)["error"].keys() == {"code", "message"}
+    busy = error_response(StoreUnavailable())
+    assert busy.status_code == 503 and busy.headers["Retry-After"] == "1"
