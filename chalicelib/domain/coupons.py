@@ -235,4 +235,5 @@ def coupon_view(coupon: Coupon, now: datetime) -> dict[str, Any]:
         "valid_from": render(coupon.valid_from), "valid_until": render(coupon.valid_until),
         "status": coupon.status(now), "source": coupon.source, "obtained_at": render(coupon.obtained_at),
         "used_at": render(coupon.used_at) if coupon.used_at else None, "order_id": coupon.order_id,
+        "held": False,  # checkout holds (§9) do not exist yet
     }

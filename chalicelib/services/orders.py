@@ -64,7 +64,7 @@ def record_order(uow: UnitOfWork, request: OrderRequest) -> tuple[int, Any]:
             writes += _referral_rewards(uow, member, plan, program, request.order_id, now)
         after = replace(member, growth=graded.growth, tier_code=graded.tier.code, orders_count=member.orders_count + 1)
         answer = {"order_id": request.order_id, "points_awarded": points, "balance": plan.points.balance,
-                  "growth": growth_view(program, graded.value), "tier": tier_view(graded.tier),
+                  "growth": growth_view(program, graded.growth, clock.business_date(now)), "tier": tier_view(graded.tier),
                   "coupon": coupon_view(used, now) if used else None,
                   "discount_fen": discount_fen(used, request.subtotal_fen) if used else 0}
         order = Order(request.order_id, member.member_id, request.amount_fen, paid_at, points,
@@ -140,7 +140,7 @@ def record_refund(uow: UnitOfWork, order_id: str, refund_id: str, amount_fen: in
                 now < coupon.valid_until:
             writes.append(coupons.give_back(released(coupon)))
         answer = {"refund_id": refund_id, "points_clawed_back": outcome.points, "balance": plan.points.balance,
-                  "growth": growth_view(program, graded.value), "tier": tier_view(graded.tier)}
+                  "growth": growth_view(program, graded.growth, clock.business_date(now)), "tier": tier_view(graded.tier)}
         return Decision(answer, writes)
 
     digest = fingerprint("POST /v1/admin/orders/{order_id}/refunds", {"amount_fen": amount_fen})

@@ -112,7 +112,7 @@ def test_points_expire_exactly_at_00_00_shanghai_on_1_january(shop: Shop, keep_y
     set_now(at(lasts_until - 1, 12, 31, 23, 59, 59))
     assert shop.balance(who) == 100
     set_now(at(lasts_until, 1, 1, 0, 0, 0))
-    assert shop.view(who)["points"] == {"balance": 0, "pending": 0, "expiring": []}
+    assert shop.view(who)["points"] == {"balance": 0, "pending": 0, "held": 0, "expiring": []}
 
 
 def test_the_first_write_after_expiry_writes_the_expire_entry_first(shop: Shop) -> None:
