@@ -8,6 +8,7 @@ from typing import Any
 
 from chalicelib.clock import render, shanghai_start_of
 from chalicelib.domain.program import Program, Tier
+from chalicelib.errors import ValidationError
 
 
 def growth_value(growth_by_year: dict[int, int], today: date) -> int:
@@ -64,3 +65,10 @@ def tier_change(member_id: str, recorded: str | None, tier: Tier, cause: str,
     if recorded is None or recorded == tier.code:
         return None
     return TierChange(member_id, recorded, tier.code, cause, at)
+
+
+def check_tier_codes(codes: list[str] | None, program: Program) -> None:
+    """A catalog item's `tiers` must name tiers the program has (ValidationError `tiers[i]`)."""
+    for i, code in enumerate(codes or []):
+        if program.tier(code) is None:
+            raise ValidationError(f"会员等级 {code} 不存在", f"tiers[{i}]")

@@ -9,7 +9,7 @@ from typing import Any
 from chalicelib import clock
 from chalicelib.domain.coupons import Coupon, coupon_view, discount_fen, released, unusable_reason
 from chalicelib.domain.ledger import LedgerPlan
-from chalicelib.domain.member import Member, member_tier, regrade
+from chalicelib.domain.member import Member, Regrade, member_tier, regrade
 from chalicelib.domain.orders import Order, growth_yuan, paid_date, refund_outcome
 from chalicelib.domain.points import earning_year
 from chalicelib.domain.program import Program
@@ -64,8 +64,7 @@ def record_order(uow: UnitOfWork, request: OrderRequest) -> tuple[int, Any]:
             writes += _referral_rewards(uow, member, plan, program, request.order_id, now)
         after = replace(member, growth=graded.growth, tier_code=graded.tier.code, orders_count=member.orders_count + 1)
         answer = {"order_id": request.order_id, "points_awarded": points, "balance": plan.points.balance,
-                  "growth": growth_view(program, graded.growth, clock.business_date(now)), "tier": tier_view(graded.tier),
-                  "coupon": coupon_view(used, now) if used else None,
+                  **_standing(program, graded, now), "coupon": coupon_view(used, now) if used else None,
                   "discount_fen": discount_fen(used, request.subtotal_fen) if used else 0}
         order = Order(request.order_id, member.member_id, request.amount_fen, paid_at, points,
                       earning_year(paid_at), digest, coupon_id=request.coupon_id)
@@ -82,6 +81,11 @@ def record_order(uow: UnitOfWork, request: OrderRequest) -> tuple[int, Any]:
         reads["coupon"] = coupons.coupon(request.member_id, request.coupon_id)
     return run(uow, Command(reads, decide, key=orders.OrderKey(request.order_id), fingerprint=digest,
                             reused=lambda: OrderConflict("order_id")))
+
+
+def _standing(program: Program, graded: Regrade, now: datetime) -> dict[str, Any]:
+    """An answer's `growth` (Member.growth) and `tier` after an order or a refund."""
+    return {"growth": growth_view(program, graded.growth, clock.business_date(now)), "tier": tier_view(graded.tier)}
 
 
 def _use_coupon(coupon: Coupon | None, request: OrderRequest, paid_at: datetime, now: datetime) -> Coupon:
@@ -140,7 +144,7 @@ def record_refund(uow: UnitOfWork, order_id: str, refund_id: str, amount_fen: in
                 now < coupon.valid_until:
             writes.append(coupons.give_back(released(coupon)))
         answer = {"refund_id": refund_id, "points_clawed_back": outcome.points, "balance": plan.points.balance,
-                  "growth": growth_view(program, graded.growth, clock.business_date(now)), "tier": tier_view(graded.tier)}
+                  **_standing(program, graded, now)}
         return Decision(answer, writes)
 
     digest = fingerprint("POST /v1/admin/orders/{order_id}/refunds", {"amount_fen": amount_fen})

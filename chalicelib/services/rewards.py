@@ -10,9 +10,10 @@ from chalicelib.domain.coupons import Coupon, Template, coupon_view, new_coupon
 from chalicelib.domain.ledger import LedgerPlan
 from chalicelib.domain.member import Member, member_tier
 from chalicelib.domain.rewards import Redemption, Reward, fulfilment_view, reward_view, validate_reward
+from chalicelib.domain.tiers import check_tier_codes
 from chalicelib.domain.tokens import Principal
 from chalicelib.errors import NotFound
-from chalicelib.services.catalog import Catalog
+from chalicelib.services.catalog import Catalog, sent_tiers
 from chalicelib.services.common import fingerprint, refuse, run_for_member
 from chalicelib.services.coupons import new_coupon_id
 from chalicelib.services.runner import Command, Decision
@@ -21,7 +22,8 @@ from chalicelib.store.idempotency import RequestKey
 from chalicelib.store.parts import Get, UnitOfWork, Write
 from chalicelib.store.rewards import NotPending
 
-REWARDS = Catalog(rewards.rewards_page, rewards.reward, rewards.edit_reward, validate_reward, "奖品不存在")
+REWARDS = Catalog(rewards.rewards_page, rewards.reward_cursor, rewards.reward, rewards.edit_reward, validate_reward,
+                  "奖品不存在")
 
 
 def _template_hint(reward_id: str) -> str | None:
@@ -32,10 +34,16 @@ def _template_hint(reward_id: str) -> str | None:
 
 
 def create_reward(uow: UnitOfWork, document: Any) -> dict[str, Any]:
-    """Validate and store a new reward (a coupon reward's template must exist)."""
+    """Validate and store a new reward (a coupon reward's template must exist, its tiers must be
+    the program's): one read, one write."""
     values = validate_reward(document)
     template_id = values["coupon_template_id"]
-    if template_id and uow.read(template=coupons.template(template_id))["template"] is None:
+    reads: dict[str, Get[Any, Any]] = {"program": settings.program()}
+    if template_id:
+        reads["template"] = coupons.template(template_id)
+    read = uow.read(**reads)
+    check_tier_codes(sent_tiers(document, values["tiers"]), read["program"])
+    if template_id and read["template"] is None:
         raise NotFound("coupon_template_id: 优惠券模板不存在")
     reward = Reward(reward_id=f"r{secrets.token_hex(6)}" + (f"-{template_id}" if template_id else ""), **values)
     uow.write(rewards.add_reward(reward, clock.now()))
@@ -47,9 +55,15 @@ def patch_reward(uow: UnitOfWork, reward_id: str, changes: Any) -> dict[str, Any
     return _admin_view(REWARDS.patch(uow, reward_id, changes))
 
 
-def list_for_admin(uow: UnitOfWork) -> dict[str, Any]:
-    """Every reward with its stock, for the merchant."""
-    return {"items": [_admin_view(r) for r in REWARDS.items(uow)]}
+def list_for_admin(uow: UnitOfWork, *, limit: int = 20, cursor: str | None = None) -> dict[str, Any]:
+    """A page of the rewards with their stock for the merchant, by id: {"items", "next_cursor"}."""
+    items, next_cursor = REWARDS.page_of(uow, limit, cursor)
+    return {"items": [_admin_view(r) for r in items], "next_cursor": next_cursor}
+
+
+def get_reward(uow: UnitOfWork, reward_id: str) -> dict[str, Any]:
+    """One reward with its stock, for the merchant (NotFound when unknown)."""
+    return _admin_view(REWARDS.one(uow, reward_id))
 
 
 def list_for_member(uow: UnitOfWork, principal: Principal | None) -> dict[str, Any]:
@@ -91,9 +105,10 @@ def _redemption(read: dict[str, Any]) -> Decision[dict[str, Any]]:
     coupon: Coupon | None = None
     if reward.kind == "coupon":
         template: Template | None = read.get("template")
-        if template is None or template.template_id != reward.coupon_template_id or not template.active:
+        if template is None or template.template_id != reward.coupon_template_id or not template.active or \
+                template.ended(now):
             raise NotFound("奖品不存在或已下架")
-        refuse(template.refusal(read["claimed"]))
+        refuse(template.refusal(read["claimed"], now=now))
         coupon = new_coupon(template, member.member_id, new_coupon_id(now), "redeem", now.replace(microsecond=0))
         writes += coupons.issue(template, [coupon])
     redemption = Redemption(redemption_id, reward.reward_id, member.member_id, reward.name, reward.kind,

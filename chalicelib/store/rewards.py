@@ -22,7 +22,7 @@ from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
 from chalicelib.domain.rewards import REWARD_FIELDS, Redemption, Reward
-from chalicelib.store.base import CATALOG, CatalogRecord, TableMeta, definition, definition_edit
+from chalicelib.store.base import CATALOG, CatalogRecord, TableMeta, catalog_cursor, definition, definition_edit
 from chalicelib.store.parts import Get, Op, Put, Query, Update, Write, absent, add, assign, eq, lacks, le, lt
 
 
@@ -110,9 +110,14 @@ def reward(reward_id: str) -> Get[RewardRecord, Reward | None]:
     return Get(RewardRecord, (CATALOG, reward_id), to_reward)
 
 
-def rewards_page(cursor: str | None) -> Query[RewardRecord, Reward | None]:
-    """A page of the points mall."""
-    return Query(RewardRecord, CATALOG, to_reward, limit=100, cursor=cursor, consistent=True)
+def rewards_page(cursor: str | None, limit: int = 100) -> Query[RewardRecord, Reward | None]:
+    """A page of the points mall, by reward id."""
+    return Query(RewardRecord, CATALOG, to_reward, limit=limit, cursor=cursor, consistent=True)
+
+
+def reward_cursor(reward: Reward) -> str | None:
+    """The cursor of the mall's page after `reward`."""
+    return catalog_cursor(RewardRecord, reward.reward_id)
 
 
 def redeemed(member_id: str, reward_id: str) -> Get[RewardClaimRecord, int]:
