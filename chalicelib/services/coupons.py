@@ -21,9 +21,16 @@ from chalicelib.domain.member import Member, member_tier
 from chalicelib.domain.program import Program
 from chalicelib.domain.tiers import check_tier_codes
 from chalicelib.domain.tokens import Principal
-from chalicelib.errors import Conflict, Forbidden, NotFound, ValidationError
+from chalicelib.errors import Conflict, Forbidden, NotFound
 from chalicelib.services.catalog import Catalog, sent_tiers
-from chalicelib.services.common import fingerprint, refuse, resolve_member, run_for_member
+from chalicelib.services.common import (
+    existing_member_id,
+    fingerprint,
+    live_member_id,
+    refuse,
+    resolve_member,
+    run_for_member,
+)
 from chalicelib.services.runner import RECORDED_ANSWER, Command, Decision, run
 from chalicelib.store import coupons, members, settings
 from chalicelib.store.idempotency import RequestKey
@@ -124,22 +131,21 @@ def signup_gift(uow: UnitOfWork, member: Member, program: Program, now: datetime
 
 
 def wallet(uow: UnitOfWork, principal: Principal, status: str, *, limit: int, cursor: str | None) -> dict[str, Any]:
-    """The member's coupons of one status, a page at a time: one Query when the token names the
-    member. Closing an account removes its coupons, so only an empty first page needs a check
-    that the member still exists (or now is someone new)."""
+    """The member's coupons of one status, a page at a time: every page checks that the token's
+    member is live and still its openid's (one read), then reads the page (one Query)."""
+    return _wallet_page(uow, live_member_id(uow, principal), status, limit, cursor)
+
+
+def wallet_for_admin(uow: UnitOfWork, member_id: str, status: str, *, limit: int,
+                     cursor: str | None) -> dict[str, Any]:
+    """A member's coupons of one status for the merchant, the same items the member sees (NotFound
+    when the member is closed or unknown): one read, one Query."""
+    return _wallet_page(uow, existing_member_id(uow, member_id), status, limit, cursor)
+
+
+def _wallet_page(uow: UnitOfWork, member_id: str, status: str, limit: int, cursor: str | None) -> dict[str, Any]:
     now = clock.now()
-    member_id = principal.member_id or resolve_member(uow, principal)[0].member_id
-    try:
-        page = uow.query(coupons.wallet(member_id, status, now, limit, cursor))
-    except ValidationError:
-        resolved = resolve_member(uow, principal)[0].member_id
-        if cursor is None or resolved == member_id:
-            raise
-        member_id, page = resolved, uow.query(coupons.wallet(resolved, status, now, limit, cursor))
-    if not page.items and cursor is None:
-        resolved = resolve_member(uow, principal)[0].member_id
-        if resolved != member_id:
-            page = uow.query(coupons.wallet(resolved, status, now, limit, None))
+    page = uow.query(coupons.wallet(member_id, status, now, limit, cursor))
     return {"items": [coupon_view(c, now) for c in page.items if c is not None], "next_cursor": page.cursor}
 
 
