@@ -53,10 +53,7 @@ def record_order(uow: UnitOfWork, request: OrderRequest) -> tuple[int, Any]:
         program: Program = read["program"]
         now = clock.now()
         paid_at = request.paid_at or now
-        used = _use_coupon(read.get("coupon"), request.order_id, subtotal, paid_at, now) if request.coupon_id else None
-        discount = discount_fen(used, subtotal) if used else 0
-        if used and request.subtotal_fen is not None:
-            check_paid_amount(request.amount_fen, subtotal, discount)
+        used, discount = _coupon_on(read.get("coupon"), request, subtotal, paid_at, now)
         points = program.order_points(request.amount_fen, member_tier(member, program, now).points_multiplier_pct,
                                       program.campaign_pct(paid_date(paid_at), member.birthday))
         plan = LedgerPlan(member, now=now, keep_years=program.keep_years)
@@ -93,6 +90,19 @@ def record_order(uow: UnitOfWork, request: OrderRequest) -> tuple[int, Any]:
 def _standing(program: Program, graded: Regrade, now: datetime) -> dict[str, Any]:
     """An answer's `growth` (Member.growth) and `tier` after an order or a refund."""
     return {"growth": growth_view(program, graded.growth, clock.business_date(now)), "tier": tier_view(graded.tier)}
+
+
+def _coupon_on(coupon: Coupon | None, request: OrderRequest, subtotal_fen: int, paid_at: datetime,
+               now: datetime) -> tuple[Coupon | None, int]:
+    """The order's coupon marked used, and what it takes off the subtotal ((None, 0) without one);
+    with the subtotal sent, the amount paid must not exceed the subtotal less that."""
+    if not request.coupon_id:
+        return None, 0
+    used = _use_coupon(coupon, request.order_id, subtotal_fen, paid_at, now)
+    discount = discount_fen(used, subtotal_fen)
+    if request.subtotal_fen is not None:
+        check_paid_amount(request.amount_fen, subtotal_fen, discount)
+    return used, discount
 
 
 def _use_coupon(coupon: Coupon | None, order_id: str, subtotal_fen: int, paid_at: datetime, now: datetime) -> Coupon:
