@@ -3,14 +3,14 @@ decide what a coupon is worth on an order. Status is derived at read time: a cou
 `valid_until` has passed reads `expired` the instant it passes."""
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from chalicelib.clock import render, shanghai_start_of
+from chalicelib.clock import parse_instant, render, shanghai_start_of
 from chalicelib.domain.validation import (
     NAME_MAX,
-    parse_date,
     read_int,
     read_str,
     read_tier_codes,
@@ -24,6 +24,8 @@ SOURCES = ("claim", "redeem", "signup", "birthday", "member_day", "admin", "refe
 MAX_FEN = 10**11
 TEMPLATE_FIELDS = ("name", "kind", "amount_off_fen", "percent_off_pct", "max_discount_fen", "min_spend_fen",
                    "validity", "total_stock", "per_member_limit", "claimable", "tiers", "active")
+VALIDITY_YEARS = (2000, 2100)  # a fixed validity's bounds must lie in these years
+_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 
 
 @dataclass(frozen=True)
@@ -55,12 +57,19 @@ class Template:
         """Whether a member of this tier may get it (a visitor: only unrestricted templates)."""
         return self.tiers is None or (tier_code is not None and tier_code in self.tiers)
 
-    def refusal(self, claimed: int, *, tier_code: str | None = None, issuing: int = 0) -> AppError | None:
-        """Why one more coupon cannot go to a member who has `claimed` of them, while `issuing`
-        others go out in the same step; None if it can. The tier applies when `tier_code` is given
-        (a reward or the signup gift decides it for itself)."""
+    def ended(self, now: datetime) -> bool:
+        """Whether a fixed validity has ended by `now` (its coupons would be born expired)."""
+        return self.validity["type"] == "fixed" and now >= _fixed_window(self.validity)[1]
+
+    def refusal(self, claimed: int, *, now: datetime, tier_code: str | None = None,
+                issuing: int = 0) -> AppError | None:
+        """Why one more coupon cannot go to a member who has `claimed` of them at `now`, while
+        `issuing` others go out in the same step; None if it can. The tier applies when `tier_code`
+        is given (a reward or the signup gift decides it for itself)."""
         if not self.active:
             return NotFound("优惠券不存在或已下架")
+        if self.ended(now):
+            return NotFound("优惠券已过期")
         if tier_code is not None and not self.allows_tier(tier_code):
             return Forbidden("当前会员等级不能领取该优惠券")
         if self.stock_left is not None and self.stock_left <= issuing:
@@ -160,21 +169,58 @@ def _validity(value: Any) -> dict[str, Any]:
         return {"type": "relative", "days": read_int(validity, "days", minimum=1, maximum=3650, prefix="validity.")}
     if validity.get("type") == "fixed":
         reject_unknown(validity, ("type", "start", "end"), "validity.")
-        start = parse_date(validity.get("start"), "validity.start")
-        end = parse_date(validity.get("end"), "validity.end")
-        if end < start:
-            raise ValidationError("validity.end must not be before validity.start")
-        return {"type": "fixed", "start": start.isoformat(), "end": end.isoformat()}
-    raise ValidationError("validity.type must be fixed or relative")
+        fixed = {"type": "fixed", "start": _fixed_bound(validity, "start"), "end": _fixed_bound(validity, "end")}
+        start, end = _fixed_window(fixed)
+        if end <= start:
+            raise ValidationError("有效期结束时间必须晚于开始时间", "validity.end")
+        return fixed
+    raise ValidationError("有效期类型应为 fixed 或 relative", "validity.type")
+
+
+def _fixed_bound(validity: dict[str, Any], name: str) -> str:
+    """A fixed validity's `start` or `end` as stored: a date `YYYY-MM-DD`, or an instant with an
+    offset (kept to the second, rendered in Shanghai time); years 2000..2100 only."""
+    field, text = f"validity.{name}", validity.get(name)
+    if not isinstance(text, str) or len(text) > 40:
+        raise ValidationError("有效期应为日期 YYYY-MM-DD 或带时区的 ISO 8601 时间", field)
+    try:
+        if _DATE.match(text):
+            day = date.fromisoformat(text)
+            _check_year(day.year, field)
+            return text
+        instant = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise ValidationError("有效期应为真实的日期 YYYY-MM-DD 或带时区的 ISO 8601 时间", field) from None
+    if instant.tzinfo is None:
+        raise ValidationError("有效期时间必须带时区，例如 2026-11-22T09:30:00+08:00", field)
+    _check_year(instant.year, field)
+    return render(instant)
+
+
+def _check_year(year: int, field: str) -> None:
+    if not VALIDITY_YEARS[0] <= year <= VALIDITY_YEARS[1]:
+        raise ValidationError(f"有效期年份应在 {VALIDITY_YEARS[0]} 至 {VALIDITY_YEARS[1]} 之间", field)
+
+
+def _fixed_window(validity: dict[str, Any]) -> tuple[datetime, datetime]:
+    """[start, end) of a fixed validity: a date starts at 00:00 Shanghai and a date as `end` runs
+    until 00:00 Shanghai of the next day; an instant is exactly that instant. Dates stored before
+    years were bounded are clamped to the bounds."""
+    def instant(text: str, *, end: bool) -> datetime:
+        if _DATE.match(text):
+            day = min(max(date.fromisoformat(text), date(VALIDITY_YEARS[0], 1, 1)), date(VALIDITY_YEARS[1], 12, 31))
+            return shanghai_start_of(day + timedelta(days=1) if end else day)
+        return parse_instant(text)
+
+    return instant(validity["start"], end=False), instant(validity["end"], end=True)
 
 
 def validity_window(template: Template, obtained_at: datetime) -> tuple[datetime, datetime]:
-    """[valid_from, valid_until) of a coupon obtained at `obtained_at`: a fixed template runs from
-    00:00 Shanghai on its start date to the end of its end date; a relative one for N days."""
+    """[valid_from, valid_until) of a coupon obtained at `obtained_at`: a fixed template's window
+    (dates from 00:00 Shanghai on `start` to 00:00 Shanghai after `end`, or exactly its instants); a
+    relative one for N days."""
     if template.validity["type"] == "fixed":
-        start = date.fromisoformat(template.validity["start"])
-        end = date.fromisoformat(template.validity["end"])
-        return shanghai_start_of(start), shanghai_start_of(end + timedelta(days=1))
+        return _fixed_window(template.validity)
     return obtained_at, obtained_at + timedelta(days=template.validity["days"])
 
 
@@ -235,4 +281,5 @@ def coupon_view(coupon: Coupon, now: datetime) -> dict[str, Any]:
         "valid_from": render(coupon.valid_from), "valid_until": render(coupon.valid_until),
         "status": coupon.status(now), "source": coupon.source, "obtained_at": render(coupon.obtained_at),
         "used_at": render(coupon.used_at) if coupon.used_at else None, "order_id": coupon.order_id,
+        "held": False,  # checkout holds (§9) do not exist yet
     }

@@ -109,10 +109,11 @@ def member_view(member: Member, program: Program, now: datetime) -> dict[str, An
         "joined_at": render(member.joined_at),
         "referral_code": member.referral_code,
         "tier": tier_view(program.tier_for(growth)),
-        "growth": growth_view(program, growth),
+        "growth": growth_view(program, member.growth, today),
         "points": {
             "balance": live.balance,
             "pending": live.pending_total,
+            "held": 0,  # checkout holds (§9) do not exist yet
             "expiring": [{"points": p, "expires_at": render(at)} for p, at in expiry_schedule(live, keep_years)],
         },
         "checkin": {

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
-from chalicelib.clock import SHANGHAI
-from chalicelib.errors import RefundExceedsOrder
+from chalicelib.clock import SHANGHAI, render
+from chalicelib.errors import RefundExceedsOrder, ValidationError
 
 
 @dataclass(frozen=True)
@@ -24,6 +25,19 @@ class Order:
     refunded_fen: int = 0
     points_clawed_back: int = 0
     version: int = 0
+    subtotal_fen: int = 0
+    discount_fen: int = 0
+
+
+@dataclass(frozen=True)
+class Refund:
+    """One recorded refund of an order; `seq` numbers an order's refunds from 1."""
+
+    order_id: str
+    seq: int
+    refund_id: str
+    amount_fen: int
+    created_at: datetime
 
 
 @dataclass(frozen=True)
@@ -54,3 +68,21 @@ def refund_outcome(order: Order, amount_fen: int) -> RefundOutcome:
     points = awarded_share - order.points_clawed_back
     growth = growth_yuan(order.amount_fen - order.refunded_fen) - growth_yuan(order.amount_fen - refunded_total)
     return RefundOutcome(refunded_total, points, growth)
+
+
+def check_paid_amount(amount_fen: int, subtotal_fen: int, discount: int) -> None:
+    """With a subtotal sent and a coupon used, the member cannot have paid more than the subtotal
+    less the coupon (§6 Order amounts); less is fine (other store promotions)."""
+    if amount_fen > subtotal_fen - discount:
+        most = subtotal_fen - discount
+        raise ValidationError(f"实付金额不能超过订单金额减去优惠券抵扣（最多 {most} 分）", "amount_fen")
+
+
+def order_view(order: Order, refunds: list[Refund]) -> dict[str, Any]:
+    """An order for the merchant, with its refunds oldest first (`points_used`: 0 until checkouts)."""
+    return {"order_id": order.order_id, "member_id": order.member_id, "amount_fen": order.amount_fen,
+            "subtotal_fen": order.subtotal_fen, "paid_at": render(order.paid_at),
+            "points_awarded": order.points_awarded, "points_clawed_back": order.points_clawed_back,
+            "coupon_id": order.coupon_id, "discount_fen": order.discount_fen, "points_used": 0,
+            "refunds": [{"refund_id": r.refund_id, "amount_fen": r.amount_fen, "created_at": render(r.created_at)}
+                        for r in refunds]}

@@ -18,6 +18,7 @@ from chalicelib.domain.validation import (
 )
 from chalicelib.errors import AppError, Forbidden, LimitReached, NotFound, OutOfStock, ValidationError
 
+ADDRESS_FIELDS = ("name", "phone", "region", "detail")
 REWARD_FIELDS = ("name", "points_cost", "kind", "coupon_template_id", "stock", "per_member_limit", "tiers", "active")
 FULFILMENT_STATUSES = ("pending", "shipped")
 
@@ -76,6 +77,7 @@ class Redemption:
     status: str | None = None
     shipped_at: datetime | None = None
     note: str | None = None
+    address: dict[str, str] | None = None
 
 
 def validate_reward(doc: Any, *, current: Reward | None = None) -> dict[str, Any]:
@@ -120,11 +122,28 @@ def reward_view(reward: Reward) -> dict[str, Any]:
             "per_member_limit": reward.per_member_limit, "tiers": reward.tiers, "active": reward.active}
 
 
+def shipping_address(address: Any) -> dict[str, str] | None:
+    """The Address kept with a gift's redemption: its four fields (the route checked their shape)."""
+    if not address:
+        return None
+    return {name: address[name] for name in ADDRESS_FIELDS if address.get(name) is not None}
+
+
 def fulfilment_view(redemption: Redemption) -> dict[str, Any]:
-    """A gift to ship, for the merchant."""
+    """A gift to ship, for the merchant, with the member's address."""
     return {"redemption_id": redemption.redemption_id, "reward_id": redemption.reward_id,
             "reward_name": redemption.reward_name, "member_id": redemption.member_id,
             "points_spent": redemption.points_spent, "status": redemption.status,
             "created_at": render(redemption.created_at),
+            "shipped_at": render(redemption.shipped_at) if redemption.shipped_at else None,
+            "note": redemption.note, "address": redemption.address}
+
+
+def redemption_view(redemption: Redemption) -> dict[str, Any]:
+    """The contract's Redemption, as the member (and the merchant's member view) sees it."""
+    return {"redemption_id": redemption.redemption_id, "reward_id": redemption.reward_id,
+            "reward_name": redemption.reward_name, "kind": redemption.kind,
+            "points_spent": redemption.points_spent, "created_at": render(redemption.created_at),
+            "coupon_id": redemption.coupon_id, "address": redemption.address, "fulfilment": redemption.status,
             "shipped_at": render(redemption.shipped_at) if redemption.shipped_at else None,
             "note": redemption.note}

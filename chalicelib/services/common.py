@@ -12,7 +12,7 @@ from chalicelib import clock
 from chalicelib.domain.member import Member, member_tier
 from chalicelib.domain.program import Program
 from chalicelib.domain.tokens import Principal
-from chalicelib.errors import AppError, NotAMember
+from chalicelib.errors import AppError, NotAMember, NotFound
 from chalicelib.services.runner import Command, run
 from chalicelib.store import members, settings
 from chalicelib.store.parts import UnitOfWork
@@ -59,6 +59,19 @@ def resolve_member(uow: UnitOfWork, principal: Principal) -> tuple[Member, Progr
                 return read["member"], read["program"]
         member_id = member_id_of(uow, principal)
     raise NotAMember()
+
+
+def live_member_id(uow: UnitOfWork, principal: Principal) -> str:
+    """The active member behind a token, checked on every call (every page of a list): live, and
+    still the token's openid's (NotAMember otherwise). One read."""
+    return resolve_member(uow, principal)[0].member_id
+
+
+def existing_member_id(uow: UnitOfWork, member_id: str) -> str:
+    """A member id the merchant named, if it is an active member (NotFound when closed or unknown)."""
+    if uow.read(member=members.member(member_id))["member"] is None:
+        raise NotFound("会员不存在")
+    return member_id
 
 
 def tier_of(uow: UnitOfWork, principal: Principal | None) -> str | None:

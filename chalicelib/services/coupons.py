@@ -19,10 +19,18 @@ from chalicelib.domain.coupons import (
 )
 from chalicelib.domain.member import Member, member_tier
 from chalicelib.domain.program import Program
+from chalicelib.domain.tiers import check_tier_codes
 from chalicelib.domain.tokens import Principal
-from chalicelib.errors import Conflict, Forbidden, NotFound, ValidationError
-from chalicelib.services.catalog import Catalog
-from chalicelib.services.common import fingerprint, refuse, resolve_member, run_for_member
+from chalicelib.errors import Conflict, Forbidden, NotFound
+from chalicelib.services.catalog import Catalog, sent_tiers
+from chalicelib.services.common import (
+    existing_member_id,
+    fingerprint,
+    live_member_id,
+    refuse,
+    resolve_member,
+    run_for_member,
+)
 from chalicelib.services.runner import RECORDED_ANSWER, Command, Decision, run
 from chalicelib.store import coupons, members, settings
 from chalicelib.store.idempotency import RequestKey
@@ -32,8 +40,8 @@ STATUSES = ("unused", "used", "expired")
 # Members per batch of a targeted issue: its read holds each member and its count plus the
 # program, the template and the answer, within the 25 items of one TransactGetItems.
 ISSUE_BATCH = 11
-TEMPLATES = Catalog(coupons.templates_page, coupons.template, coupons.edit_template, validate_template,
-                    "优惠券模板不存在")
+TEMPLATES = Catalog(coupons.templates_page, coupons.template_cursor, coupons.template, coupons.edit_template,
+                    validate_template, "优惠券模板不存在")
 
 
 def new_coupon_id(now: datetime) -> str:
@@ -48,8 +56,10 @@ def _coupon(template: Template, member_id: str, source: str, now: datetime) -> C
 # ---- the merchant's templates ------------------------------------------------------------------
 
 def create_template(uow: UnitOfWork, document: Any) -> dict[str, Any]:
-    """Validate and store a new template."""
-    template = Template(template_id="t" + secrets.token_hex(8), **validate_template(document))
+    """Validate and store a new template (its tiers must be the program's)."""
+    values = validate_template(document)
+    check_tier_codes(sent_tiers(document, values["tiers"]), uow.read(program=settings.program())["program"])
+    template = Template(template_id="t" + secrets.token_hex(8), **values)
     uow.write(coupons.add_template(template, clock.now()))
     return template_view(template)
 
@@ -59,18 +69,26 @@ def patch_template(uow: UnitOfWork, template_id: str, changes: Any) -> dict[str,
     return template_view(TEMPLATES.patch(uow, template_id, changes))
 
 
-def list_templates(uow: UnitOfWork) -> dict[str, Any]:
-    """Every template, for the merchant."""
-    return {"items": [template_view(t) for t in TEMPLATES.items(uow)]}
+def list_templates(uow: UnitOfWork, *, limit: int = 20, cursor: str | None = None) -> dict[str, Any]:
+    """A page of the templates for the merchant, by id: {"items", "next_cursor"} (one Query)."""
+    items, next_cursor = TEMPLATES.page_of(uow, limit, cursor)
+    return {"items": [template_view(t) for t in items], "next_cursor": next_cursor}
+
+
+def get_template(uow: UnitOfWork, template_id: str) -> dict[str, Any]:
+    """One template for the merchant (NotFound when unknown)."""
+    return template_view(TEMPLATES.one(uow, template_id))
 
 
 # ---- the member's side -------------------------------------------------------------------------
 
 def coupon_center(uow: UnitOfWork, principal: Principal | None) -> dict[str, Any]:
-    """Active, claimable templates with stock left; a member sees those their tier allows, a
-    visitor those open to every tier. One Query, and one more read for the member's tier only
-    when some template is restricted to tiers."""
-    shown = TEMPLATES.shown_to(uow, principal, lambda t: t.active and t.claimable and t.stock_left != 0)
+    """Active, claimable templates with stock left whose validity has not ended; a member sees
+    those their tier allows, a visitor those open to every tier. One Query, and one more read for
+    the member's tier only when some template is restricted to tiers."""
+    now = clock.now()
+    shown = TEMPLATES.shown_to(uow, principal,
+                               lambda t: t.active and t.claimable and t.stock_left != 0 and not t.ended(now))
     return {"items": [template_view(t) for t in shown]}
 
 
@@ -83,7 +101,8 @@ def claim(uow: UnitOfWork, principal: Principal, template_id: str, request_id: s
             if template is None or not template.active or not template.claimable:
                 raise NotFound("优惠券不存在或已下架")
             now = clock.now()
-            refuse(template.refusal(read["claimed"], tier_code=member_tier(read["member"], read["program"], now).code))
+            refuse(template.refusal(read["claimed"], now=now,
+                                    tier_code=member_tier(read["member"], read["program"], now).code))
             coupon = _coupon(template, member_id, "claim", now)
             return Decision(coupon_view(coupon, now), coupons.issue(template, [coupon]))
 
@@ -99,35 +118,34 @@ def claim(uow: UnitOfWork, principal: Principal, template_id: str, request_id: s
 
 def signup_gift(uow: UnitOfWork, member: Member, program: Program, now: datetime) -> list[Write]:
     """The signup gift's coupons for a new member (one read of the templates); templates that are
-    inactive or out of stock are skipped rather than failing the signup."""
+    inactive, ended or out of stock are skipped rather than failing the signup."""
     template_ids = list(dict.fromkeys(program.signup_gift.coupon_template_ids))
     if not template_ids:
         return []
     found = uow.read(**{f"t{i}": coupons.template(t) for i, t in enumerate(template_ids)})
     writes: list[Write] = []
     for template in found.values():
-        if template is not None and template.refusal(0) is None:
+        if template is not None and template.refusal(0, now=now) is None:
             writes += coupons.issue(template, [_coupon(template, member.member_id, "signup", now)])
     return writes
 
 
 def wallet(uow: UnitOfWork, principal: Principal, status: str, *, limit: int, cursor: str | None) -> dict[str, Any]:
-    """The member's coupons of one status, a page at a time: one Query when the token names the
-    member. Closing an account removes its coupons, so only an empty first page needs a check
-    that the member still exists (or now is someone new)."""
+    """The member's coupons of one status, a page at a time: every page checks that the token's
+    member is live and still its openid's (one read), then reads the page (one Query)."""
+    return _wallet_page(uow, live_member_id(uow, principal), status, limit, cursor)
+
+
+def wallet_for_admin(uow: UnitOfWork, member_id: str, status: str, *, limit: int,
+                     cursor: str | None) -> dict[str, Any]:
+    """A member's coupons of one status for the merchant, the same items the member sees (NotFound
+    when the member is closed or unknown): one read, one Query."""
+    return _wallet_page(uow, existing_member_id(uow, member_id), status, limit, cursor)
+
+
+def _wallet_page(uow: UnitOfWork, member_id: str, status: str, limit: int, cursor: str | None) -> dict[str, Any]:
     now = clock.now()
-    member_id = principal.member_id or resolve_member(uow, principal)[0].member_id
-    try:
-        page = uow.query(coupons.wallet(member_id, status, now, limit, cursor))
-    except ValidationError:
-        resolved = resolve_member(uow, principal)[0].member_id
-        if cursor is None or resolved == member_id:
-            raise
-        member_id, page = resolved, uow.query(coupons.wallet(resolved, status, now, limit, cursor))
-    if not page.items and cursor is None:
-        resolved = resolve_member(uow, principal)[0].member_id
-        if resolved != member_id:
-            page = uow.query(coupons.wallet(resolved, status, now, limit, None))
+    page = uow.query(coupons.wallet(member_id, status, now, limit, cursor))
     return {"items": [coupon_view(c, now) for c in page.items if c is not None], "next_cursor": page.cursor}
 
 
@@ -192,7 +210,7 @@ def _issue_batch(template_id: str, member_ids: list[str], key: RequestKey, diges
             if member is None:
                 continue
             tier = member_tier(member, read["program"], now).code
-            if template.refusal(read[f"claimed{i}"], tier_code=tier, issuing=len(issued)) is None:
+            if template.refusal(read[f"claimed{i}"], now=now, tier_code=tier, issuing=len(issued)) is None:
                 issued.append(_coupon(template, member.member_id, "admin", now))
         counts = {"issued": len(issued), "skipped": len(member_ids) - len(issued)}
         return Decision(counts, coupons.issue(template, issued) if issued else [], status=202)
@@ -212,7 +230,8 @@ def issue_by_job(uow: UnitOfWork, member: Member, template_id: str, key: str, *,
         current: Member | None = read["member"]
         if template is None or current is None:
             raise NotFound()
-        refuse(template.refusal(read["claimed"], tier_code=member_tier(current, read["program"], as_of).code))
+        tier = member_tier(current, read["program"], as_of).code
+        refuse(template.refusal(read["claimed"], now=as_of, tier_code=tier))
         coupon = _coupon(template, current.member_id, source, as_of)
         decided.append({"coupon_id": coupon.coupon_id, "name": template.name})
         return Decision(decided[-1], coupons.issue(template, [coupon]))

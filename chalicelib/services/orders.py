@@ -9,8 +9,8 @@ from typing import Any
 from chalicelib import clock
 from chalicelib.domain.coupons import Coupon, coupon_view, discount_fen, released, unusable_reason
 from chalicelib.domain.ledger import LedgerPlan
-from chalicelib.domain.member import Member, member_tier, regrade
-from chalicelib.domain.orders import Order, growth_yuan, paid_date, refund_outcome
+from chalicelib.domain.member import Member, Regrade, member_tier, regrade
+from chalicelib.domain.orders import Order, check_paid_amount, growth_yuan, order_view, paid_date, refund_outcome
 from chalicelib.domain.points import earning_year
 from chalicelib.domain.program import Program
 from chalicelib.domain.tiers import growth_view, tier_view
@@ -19,7 +19,7 @@ from chalicelib.services.common import fingerprint
 from chalicelib.services.runner import Command, Decision, run
 from chalicelib.store import coupons, members, orders, settings
 from chalicelib.store.idempotency import RequestKey
-from chalicelib.store.parts import Get, UnitOfWork, Write
+from chalicelib.store.parts import Get, UnitOfWork, Write, every
 
 
 @dataclass(frozen=True)
@@ -29,7 +29,7 @@ class OrderRequest:
     order_id: str
     member_id: str
     amount_fen: int
-    subtotal_fen: int
+    subtotal_fen: int | None  # None: not sent (the subtotal is then `amount_fen`)
     paid_at: datetime | None
     coupon_id: str | None
     store_id: str | None
@@ -38,8 +38,12 @@ class OrderRequest:
 
 def record_order(uow: UnitOfWork, request: OrderRequest) -> tuple[int, Any]:
     """Award an order's points and growth, idempotently by order_id: one read and one transaction
-    (two reads for an invitee's first order, which also credits the inviter)."""
-    payload = {**asdict(request), "paid_at": request.paid_at.isoformat() if request.paid_at else None}
+    (two reads for an invitee's first order, which also credits the inviter). With a usable coupon
+    and `subtotal_fen` sent, paying more than the subtotal less the coupon is a ValidationError
+    (field `amount_fen`) after the coupon's own checks (CouponNotUsable)."""
+    subtotal = request.amount_fen if request.subtotal_fen is None else request.subtotal_fen
+    payload = {**asdict(request), "subtotal_fen": subtotal,
+               "paid_at": request.paid_at.isoformat() if request.paid_at else None}
     digest = fingerprint("POST /v1/admin/orders", payload)
 
     def decide(read: dict[str, Any]) -> Decision[dict[str, Any]]:
@@ -49,7 +53,7 @@ def record_order(uow: UnitOfWork, request: OrderRequest) -> tuple[int, Any]:
         program: Program = read["program"]
         now = clock.now()
         paid_at = request.paid_at or now
-        used = _use_coupon(read.get("coupon"), request, paid_at, now) if request.coupon_id else None
+        used, discount = _coupon_on(read.get("coupon"), request, subtotal, paid_at, now)
         points = program.order_points(request.amount_fen, member_tier(member, program, now).points_multiplier_pct,
                                       program.campaign_pct(paid_date(paid_at), member.birthday))
         plan = LedgerPlan(member, now=now, keep_years=program.keep_years)
@@ -64,13 +68,12 @@ def record_order(uow: UnitOfWork, request: OrderRequest) -> tuple[int, Any]:
             writes += _referral_rewards(uow, member, plan, program, request.order_id, now)
         after = replace(member, growth=graded.growth, tier_code=graded.tier.code, orders_count=member.orders_count + 1)
         answer = {"order_id": request.order_id, "points_awarded": points, "balance": plan.points.balance,
-                  "growth": growth_view(program, graded.value), "tier": tier_view(graded.tier),
-                  "coupon": coupon_view(used, now) if used else None,
-                  "discount_fen": discount_fen(used, request.subtotal_fen) if used else 0}
+                  **_standing(program, graded, now), "coupon": coupon_view(used, now) if used else None,
+                  "discount_fen": discount}
         order = Order(request.order_id, member.member_id, request.amount_fen, paid_at, points,
-                      earning_year(paid_at), digest, coupon_id=request.coupon_id)
-        writes = [orders.new(order, subtotal_fen=request.subtotal_fen, store_id=request.store_id,
-                             items=request.items, answer=answer, now=now),
+                      earning_year(paid_at), digest, coupon_id=request.coupon_id, subtotal_fen=subtotal,
+                      discount_fen=discount)
+        writes = [orders.new(order, store_id=request.store_id, items=request.items, answer=answer, now=now),
                   *members.save(member, plan.settled(after), plan.entries, base_tier=program.base_tier.code,
                                 tier_change=graded.change), *writes]
         if used:
@@ -84,15 +87,33 @@ def record_order(uow: UnitOfWork, request: OrderRequest) -> tuple[int, Any]:
                             reused=lambda: OrderConflict("order_id")))
 
 
-def _use_coupon(coupon: Coupon | None, request: OrderRequest, paid_at: datetime, now: datetime) -> Coupon:
+def _standing(program: Program, graded: Regrade, now: datetime) -> dict[str, Any]:
+    """An answer's `growth` (Member.growth) and `tier` after an order or a refund."""
+    return {"growth": growth_view(program, graded.growth, clock.business_date(now)), "tier": tier_view(graded.tier)}
+
+
+def _coupon_on(coupon: Coupon | None, request: OrderRequest, subtotal_fen: int, paid_at: datetime,
+               now: datetime) -> tuple[Coupon | None, int]:
+    """The order's coupon marked used, and what it takes off the subtotal ((None, 0) without one);
+    with the subtotal sent, the amount paid must not exceed the subtotal less that."""
+    if not request.coupon_id:
+        return None, 0
+    used = _use_coupon(coupon, request.order_id, subtotal_fen, paid_at, now)
+    discount = discount_fen(used, subtotal_fen)
+    if request.subtotal_fen is not None:
+        check_paid_amount(request.amount_fen, subtotal_fen, discount)
+    return used, discount
+
+
+def _use_coupon(coupon: Coupon | None, order_id: str, subtotal_fen: int, paid_at: datetime, now: datetime) -> Coupon:
     """The member's coupon, marked used by this order, if it is usable on it (owner, status,
     validity at payment, threshold on the subtotal)."""
     if coupon is None:
         raise CouponNotUsable("优惠券不存在")
-    reason = unusable_reason(coupon, request.subtotal_fen, paid_at)
+    reason = unusable_reason(coupon, subtotal_fen, paid_at)
     if reason:
         raise CouponNotUsable(reason)
-    return replace(coupon, used_at=now.replace(microsecond=0), order_id=request.order_id)
+    return replace(coupon, used_at=now.replace(microsecond=0), order_id=order_id)
 
 
 def _referral_rewards(uow: UnitOfWork, invitee: Member, plan: LedgerPlan, program: Program, order_id: str,
@@ -132,7 +153,7 @@ def record_refund(uow: UnitOfWork, order_id: str, refund_id: str, amount_fen: in
             plan.add(-from_balance, "refund", ref=order_id)
         graded = regrade(member, program, order.growth_year, -outcome.growth, "refund", now)
         after = replace(member, growth=graded.growth, tier_code=graded.tier.code)
-        writes: list[Write] = [orders.refund(order, outcome),
+        writes: list[Write] = [*orders.refund(order, outcome, refund_id, amount_fen, now),
                                *members.save(member, plan.settled(after), plan.entries,
                                              base_tier=program.base_tier.code, tier_change=graded.change)]
         coupon: Coupon | None = more.get("coupon")
@@ -140,9 +161,18 @@ def record_refund(uow: UnitOfWork, order_id: str, refund_id: str, amount_fen: in
                 now < coupon.valid_until:
             writes.append(coupons.give_back(released(coupon)))
         answer = {"refund_id": refund_id, "points_clawed_back": outcome.points, "balance": plan.points.balance,
-                  "growth": growth_view(program, graded.value), "tier": tier_view(graded.tier)}
+                  **_standing(program, graded, now)}
         return Decision(answer, writes)
 
     digest = fingerprint("POST /v1/admin/orders/{order_id}/refunds", {"amount_fen": amount_fen})
     return run(uow, Command({"order": orders.order(order_id)}, decide, key=RequestKey(f"refund:{order_id}:{refund_id}"),
                             fingerprint=digest, reused=lambda: OrderConflict("refund_id")))
+
+
+def get_order(uow: UnitOfWork, order_id: str) -> dict[str, Any]:
+    """A recorded order with its refunds, for the merchant (NotFound when unknown): one read and
+    one Query."""
+    order: Order | None = uow.read(order=orders.order(order_id))["order"]
+    if order is None:
+        raise NotFound("订单不存在")
+    return order_view(order, every(uow, lambda cursor: orders.refunds(order_id, cursor)))

@@ -11,7 +11,7 @@ from chalicelib.domain.member import Member, ledger_entry_view
 from chalicelib.domain.program import Program
 from chalicelib.domain.tokens import Principal
 from chalicelib.errors import NotFound, ValidationError
-from chalicelib.services.common import fingerprint, resolve_member
+from chalicelib.services.common import existing_member_id, fingerprint, live_member_id
 from chalicelib.services.runner import Command, Decision, run
 from chalicelib.store import ledger, members, settings
 from chalicelib.store.idempotency import RequestKey
@@ -19,16 +19,16 @@ from chalicelib.store.parts import Get, UnitOfWork
 
 
 def ledger_page(uow: UnitOfWork, principal: Principal, *, limit: int, cursor: str | None) -> dict[str, Any]:
-    """The member's ledger, newest first. With a token that names the member this is one Query:
-    a closed account is recognised by its newest entry (`account_closed`), and then the token is
-    resolved again, as it may belong to a new member of the same openid by now."""
-    if principal.member_id:
-        entries = uow.query(ledger.page(principal.member_id, limit, cursor)).items
-        closed = cursor is None and entries and entries[0].reason == "account_closed"
-        if not closed:
-            return _page(entries, limit)
-    member, _ = resolve_member(uow, principal)
-    return _page(uow.query(ledger.page(member.member_id, limit, cursor)).items, limit)
+    """The member's ledger, newest first: every page checks that the token's member is live and
+    still its openid's (one read), then reads the page (one Query; a cursor of another member's
+    ledger is a ValidationError)."""
+    return _page(uow.query(ledger.page(live_member_id(uow, principal), limit, cursor)).items, limit)
+
+
+def ledger_for_admin(uow: UnitOfWork, member_id: str, *, limit: int, cursor: str | None) -> dict[str, Any]:
+    """A member's ledger for the merchant, the same items the member sees (NotFound when the member
+    is closed or unknown): one read, one Query."""
+    return _page(uow.query(ledger.page(existing_member_id(uow, member_id), limit, cursor)).items, limit)
 
 
 def _page(entries: list[Any], limit: int) -> dict[str, Any]:

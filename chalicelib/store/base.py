@@ -10,7 +10,7 @@ from pynamodb.attributes import NumberAttribute, UnicodeAttribute
 from pynamodb.models import Model
 
 from chalicelib.config import settings
-from chalicelib.store.parts import Update, assign, eq
+from chalicelib.store.parts import Update, assign, encode_cursor, eq, key_names
 
 SHARDS = 16
 CATALOG = "main"
@@ -58,6 +58,10 @@ def definition_edit(model: type[CatalogRecord], item_id: str, item: Any, fields:
                   (assign(model.definition, definition(item, fields)), assign(model.version, item.version + 1)),
                   condition=eq(model.version, item.version))
 
+
+def catalog_cursor(model: type[CatalogRecord], item_id: str) -> str | None:
+    """The opaque cursor after a catalog item (pages of the catalog go by item id)."""
+    return encode_cursor({"catalog": {"S": CATALOG}, str(key_names(model)[1]): {"S": item_id}})
 
 
 def definition(item: Any, fields: tuple[str, ...]) -> str:

@@ -24,7 +24,15 @@ from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, LocalSecondary
 from pynamodb.models import Model
 
 from chalicelib.domain.coupons import TEMPLATE_FIELDS, Coupon, Template
-from chalicelib.store.base import CATALOG, CatalogRecord, TableMeta, definition, definition_edit, shard_of
+from chalicelib.store.base import (
+    CATALOG,
+    CatalogRecord,
+    TableMeta,
+    catalog_cursor,
+    definition,
+    definition_edit,
+    shard_of,
+)
 from chalicelib.store.parts import (
     Delete,
     Get,
@@ -175,9 +183,14 @@ def template(template_id: str) -> Get[CouponTemplateRecord, Template | None]:
     return Get(CouponTemplateRecord, (CATALOG, template_id), to_template)
 
 
-def templates_page(cursor: str | None) -> Query[CouponTemplateRecord, Template | None]:
-    """A page of the catalog."""
-    return Query(CouponTemplateRecord, CATALOG, to_template, limit=100, cursor=cursor, consistent=True)
+def templates_page(cursor: str | None, limit: int = 100) -> Query[CouponTemplateRecord, Template | None]:
+    """A page of the catalog, by template id."""
+    return Query(CouponTemplateRecord, CATALOG, to_template, limit=limit, cursor=cursor, consistent=True)
+
+
+def template_cursor(template: Template) -> str | None:
+    """The cursor of the catalog's page after `template`."""
+    return catalog_cursor(CouponTemplateRecord, template.template_id)
 
 
 def claimed(member_id: str, template_id: str) -> Get[CouponClaimRecord, int]:

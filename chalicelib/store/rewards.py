@@ -7,6 +7,7 @@ redemptions, whose gifts the merchant ships.
 | a member's redemptions of a reward          | reward_claims (member, reward)    | TransactGetItems |
 | a redemption by id                          | redemptions                       | GetItem          |
 | gifts to ship, by status, oldest first      | redemptions / `fulfilment-index` (sparse) | Query    |
+| a member's redemptions, newest first        | redemptions / `member-redemptions-index`  | Query    |
 
 A redemption is one transaction with the member's points: the reward's `redeemed` count
 (conditioned on its version and stock), the member's count (conditioned on the limit) and the
@@ -16,14 +17,30 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
+from typing import Any
 
-from pynamodb.attributes import NumberAttribute, UnicodeAttribute, UTCDateTimeAttribute
+from pynamodb.attributes import MapAttribute, NumberAttribute, UnicodeAttribute, UTCDateTimeAttribute
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
 from chalicelib.domain.rewards import REWARD_FIELDS, Redemption, Reward
-from chalicelib.store.base import CATALOG, CatalogRecord, TableMeta, definition, definition_edit
-from chalicelib.store.parts import Get, Op, Put, Query, Update, Write, absent, add, assign, eq, lacks, le, lt
+from chalicelib.store.base import CATALOG, CatalogRecord, TableMeta, catalog_cursor, definition, definition_edit
+from chalicelib.store.parts import (
+    Get,
+    Op,
+    Put,
+    Query,
+    Update,
+    Write,
+    absent,
+    add,
+    assign,
+    encode_cursor,
+    eq,
+    lacks,
+    le,
+    lt,
+)
 
 
 class NotPending(Exception):
@@ -63,6 +80,17 @@ class FulfilmentIndex(GlobalSecondaryIndex["RedemptionRecord"]):
     created_at = UTCDateTimeAttribute(range_key=True)
 
 
+class MemberRedemptionsIndex(GlobalSecondaryIndex["RedemptionRecord"]):
+    """A member's redemptions by time (`GET /v1/redemptions`, newest first)."""
+
+    class Meta:
+        index_name = "member-redemptions-index"
+        projection = AllProjection()
+
+    member_id = UnicodeAttribute(hash_key=True)
+    created_at = UTCDateTimeAttribute(range_key=True)
+
+
 class RedemptionRecord(Model):
     """One redemption of a reward; a gift's also tracks its shipping."""
 
@@ -80,7 +108,9 @@ class RedemptionRecord(Model):
     fulfilment_status = UnicodeAttribute(null=True)
     shipped_at = UTCDateTimeAttribute(null=True)
     note = UnicodeAttribute(null=True)
+    address: MapAttribute[str, Any] = MapAttribute(null=True)  # where a gift ships (name, phone, region, detail)
     fulfilment_index = FulfilmentIndex()
+    member_index = MemberRedemptionsIndex()
 
 
 MODELS: tuple[type[Model], ...] = (RewardRecord, RewardClaimRecord, RedemptionRecord)
@@ -102,7 +132,8 @@ def to_redemption(record: RedemptionRecord | None) -> Redemption | None:
         redemption_id=record.redemption_id, reward_id=record.reward_id, member_id=record.member_id,
         reward_name=record.reward_name, kind=record.kind, points_spent=int(record.points_spent),
         created_at=record.created_at, coupon_id=record.coupon_id, status=record.fulfilment_status,
-        shipped_at=record.shipped_at, note=record.note)
+        shipped_at=record.shipped_at, note=record.note,
+        address=dict(record.address.as_dict()) if record.address is not None else None)
 
 
 def reward(reward_id: str) -> Get[RewardRecord, Reward | None]:
@@ -110,9 +141,14 @@ def reward(reward_id: str) -> Get[RewardRecord, Reward | None]:
     return Get(RewardRecord, (CATALOG, reward_id), to_reward)
 
 
-def rewards_page(cursor: str | None) -> Query[RewardRecord, Reward | None]:
-    """A page of the points mall."""
-    return Query(RewardRecord, CATALOG, to_reward, limit=100, cursor=cursor, consistent=True)
+def rewards_page(cursor: str | None, limit: int = 100) -> Query[RewardRecord, Reward | None]:
+    """A page of the points mall, by reward id."""
+    return Query(RewardRecord, CATALOG, to_reward, limit=limit, cursor=cursor, consistent=True)
+
+
+def reward_cursor(reward: Reward) -> str | None:
+    """The cursor of the mall's page after `reward`."""
+    return catalog_cursor(RewardRecord, reward.reward_id)
 
 
 def redeemed(member_id: str, reward_id: str) -> Get[RewardClaimRecord, int]:
@@ -128,6 +164,21 @@ def redemption(redemption_id: str) -> Get[RedemptionRecord, Redemption | None]:
 def fulfilments(status: str, limit: int, cursor: str | None) -> Query[RedemptionRecord, Redemption | None]:
     """Gift redemptions of a status, oldest first."""
     return Query(RedemptionRecord, status, to_redemption, limit=limit, cursor=cursor, index=FulfilmentIndex)
+
+
+def member_redemptions(member_id: str, limit: int, cursor: str | None) -> Query[RedemptionRecord, Redemption | None]:
+    """A member's redemptions newest first, one more than `limit` (see `redemptions_cursor`)."""
+    return Query(RedemptionRecord, member_id, to_redemption, limit=limit + 1, cursor=cursor,
+                 index=MemberRedemptionsIndex, forward=False)
+
+
+def redemptions_cursor(found: list[Redemption], limit: int) -> str | None:
+    """The cursor after a `member_redemptions` page of `limit` (None when it held all that was left)."""
+    if len(found) <= limit:
+        return None
+    last = found[limit - 1]
+    return encode_cursor({"redemption_id": {"S": last.redemption_id}, "member_id": {"S": last.member_id},
+                          "created_at": {"S": RedemptionRecord.created_at.serialize(last.created_at)}})
 
 
 def add_reward(reward: Reward, now: datetime) -> Put:
@@ -156,8 +207,8 @@ def redeem(reward: Reward, redemption: Redemption) -> list[Write]:
                 redemption.redemption_id, reward_id=redemption.reward_id, member_id=redemption.member_id,
                 reward_name=redemption.reward_name, kind=redemption.kind, points_spent=redemption.points_spent,
                 created_at=redemption.created_at, coupon_id=redemption.coupon_id,
-                fulfilment_status=redemption.status, shipped_at=redemption.shipped_at, note=redemption.note),
-                absent())]
+                fulfilment_status=redemption.status, shipped_at=redemption.shipped_at, note=redemption.note,
+                address=redemption.address), absent())]
 
 
 def ship(redemption_id: str, note: str | None, now: datetime) -> Update:

@@ -23,7 +23,7 @@ def test_a_visitor_logs_in_signs_up_and_keeps_the_same_token(api: Api) -> None:
     assert member["points"]["balance"] == 100
     assert member["points"]["expiring"][0]["points"] == 100
     assert member["tier"] == {"code": "normal", "name": "普通会员", "points_multiplier_pct": 100}
-    assert member["growth"] == {"value": 0, "next_tier": "silver", "to_next": 1000}
+    assert member["growth"] == {"value": 0, "next_tier": "silver", "to_next": 1000, "keep": None}
     assert member["checkin"] == {"streak": 0, "last_date": None}
     assert member["joined_at"].endswith("+08:00")
     assert len(member["referral_code"]) == 8

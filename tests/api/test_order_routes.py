@@ -27,7 +27,7 @@ def test_an_order_awards_points_and_growth_once(api: Api, clock) -> None:
     status, body = order(api, member["member_id"], oid, 12_345)
     assert status == 201
     assert body == {"order_id": oid, "points_awarded": 123, "balance": 223,
-                    "growth": {"value": 123, "next_tier": "silver", "to_next": 877},
+                    "growth": {"value": 123, "next_tier": "silver", "to_next": 877, "keep": None},
                     "tier": {"code": "normal", "name": "普通会员", "points_multiplier_pct": 100},
                     "coupon": None, "discount_fen": 0}
     assert order(api, member["member_id"], oid, 12_345) == (status, body)
@@ -92,7 +92,7 @@ def test_a_refund_may_take_the_balance_negative(api: Api, clock) -> None:
              {"request_id": unique("spend"), "delta": -550, "reason": "兑换"}, admin=True)
     assert refund(api, oid, "all", 50_000)[1]["balance"] == -450
     me = api.call("GET", "/v1/members/me", token=token)[1]
-    assert me["points"] == {"balance": -450, "pending": 0, "expiring": []}
+    assert me["points"] == {"balance": -450, "pending": 0, "held": 0, "expiring": []}
     status, body = api.call("POST", f"/v1/admin/members/{member['member_id']}/points",
                             {"request_id": unique("spend"), "delta": -1, "reason": "兑换"}, admin=True)
     assert (status, body["error"]["code"]) == (409, "NEGATIVE_BALANCE")
@@ -110,7 +110,7 @@ def test_pending_points_wait_for_the_return_window_and_refunds_cancel_them(api: 
     assert api.call("GET", "/v1/members/me", token=token)[1]["points"]["pending"] == 500
     assert refund(api, returned, "r", 30_000)[1] == {
         "refund_id": "r", "points_clawed_back": 300, "balance": 100,
-        "growth": {"value": 200, "next_tier": "silver", "to_next": 800},
+        "growth": {"value": 200, "next_tier": "silver", "to_next": 800, "keep": None},
         "tier": {"code": "normal", "name": "普通会员", "points_multiplier_pct": 100}}
     clock("2026-11-08T10:00:01+08:00")
     token = api.token_for(member["member_id"])

@@ -97,7 +97,7 @@ def test_points_expire_exactly_at_shanghai_new_year(api: Api, clock) -> None:
     assert member["points"]["expiring"] == [{"points": 100, "expires_at": "2027-01-01T00:00:00+08:00"}]
     clock("2027-01-01T00:00:00+08:00")
     assert api.call("GET", "/v1/members/me", token=token)[1]["points"] == \
-        {"balance": 0, "pending": 0, "expiring": []}
+        {"balance": 0, "pending": 0, "held": 0, "expiring": []}
     adjust(api, member["member_id"], "ny-1", 30)
     reasons = [(e["reason"], e["delta"], e["balance_after"]) for e in api.ledger(token)]
     assert reasons == [("admin_adjust", 30, 30), ("expire", -100, 0), ("signup_gift", 100, 100)]

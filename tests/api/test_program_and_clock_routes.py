@@ -37,7 +37,7 @@ def test_tiers_are_computed_from_the_program_on_read(api: Api, original) -> None
     assert api.call("PUT", "/v1/admin/program", {**original, "tiers": tiers}, admin=True)[0] == 200
     me = api.call("GET", "/v1/members/me", token=token)[1]
     assert me["tier"] == {"code": "fan", "name": "粉丝", "points_multiplier_pct": 150}
-    assert me["growth"] == {"value": 0, "next_tier": None, "to_next": None}
+    assert me["growth"] == {"value": 0, "next_tier": None, "to_next": None, "keep": None}
 
 
 def test_an_invalid_program_names_the_field_and_changes_nothing(api: Api, original) -> None:

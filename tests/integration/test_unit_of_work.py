@@ -9,10 +9,13 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
+from chalicelib.domain.coupons import Template
 from chalicelib.domain.ledger import LedgerPlan
 from chalicelib.domain.member import Member
+from chalicelib.domain.orders import Order, RefundOutcome
+from chalicelib.domain.rewards import Redemption, Reward
 from chalicelib.errors import AlreadyMember, ValidationError
-from chalicelib.store import coupons, ledger, members
+from chalicelib.store import coupons, ledger, members, orders, rewards
 from chalicelib.store.dynamo import DynamoUnitOfWork
 from chalicelib.store.idempotency import RequestKey, StoredAnswer
 from chalicelib.store.memory import InMemoryUnitOfWork
@@ -159,3 +162,51 @@ def test_an_index_is_sparse_and_a_cursor_of_another_partition_is_refused(uow) ->
     assert [m.member_id for m in after.items] == [holders[2]]
     with pytest.raises(ValidationError):
         uow.query(members.with_points_to_expire("other", 2030, limited.cursor))
+
+
+def test_an_orders_refunds_read_oldest_first_in_one_query(uow) -> None:
+    order = Order("o" + secrets.token_hex(6), "m-x", 10_000, NOW, 100, 2026, "f", subtotal_fen=10_000)
+    uow.write(orders.new(order, store_id=None, items=None, answer={}, now=NOW))
+    for n, refund_id in enumerate(("f-b", "f-a", "f-c")):
+        recorded = replace(order, version=n, refunded_fen=1_000 * n)
+        uow.write(*orders.refund(recorded, RefundOutcome(1_000 * (n + 1), 10, 10), refund_id, 1_000,
+                                 NOW + timedelta(minutes=n)))
+    found = every(uow, lambda cursor: orders.refunds(order.order_id, cursor))
+    assert [(r.seq, r.refund_id, r.created_at) for r in found] == \
+        [(1, "f-b", NOW), (2, "f-a", NOW + timedelta(minutes=1)), (3, "f-c", NOW + timedelta(minutes=2))]
+    stored = uow.read(o=orders.order(order.order_id))["o"]
+    assert (stored.version, stored.refunded_fen, stored.subtotal_fen, stored.discount_fen) == (3, 3_000, 10_000, 0)
+
+
+def test_a_members_redemptions_page_newest_first_by_their_own_cursor(uow) -> None:
+    member_id = "m" + secrets.token_hex(6)
+    made = []
+    for n in range(3):
+        redemption = Redemption("d" + secrets.token_hex(6), "r-1", member_id, "帆布袋", "gift", 10,
+                                NOW + timedelta(seconds=n), status="pending",
+                                address={"name": "王", "phone": "13812345678", "region": "上海", "detail": "1 号"})
+        uow.write(rewards.redeem(Reward("r-1", "帆布袋", 10, "gift", None, None, None, None, True), redemption)[2])
+        made.append(redemption)
+    first = uow.query(rewards.member_redemptions(member_id, 2, None)).items
+    cursor = rewards.redemptions_cursor(first, 2)
+    rest = uow.query(rewards.member_redemptions(member_id, 2, cursor)).items
+    assert first[:2] + rest == made[::-1]
+    assert rewards.redemptions_cursor(rest, 2) is None
+    with pytest.raises(ValidationError):
+        uow.query(rewards.member_redemptions("m-other", 2, cursor))
+
+
+def test_the_catalog_pages_by_id(uow) -> None:
+    created = sorted("t" + secrets.token_hex(6) for _ in range(3))
+    for template_id in created:
+        uow.write(coupons.add_template(Template(template_id, "券", "gift", None, None, None, 0,
+                                                {"type": "relative", "days": 1}, None, None, False, None, True),
+                                       NOW))
+    seen, cursor = [], None
+    while True:
+        found = [t for t in uow.query(coupons.templates_page(cursor, 3)).items if t is not None]
+        seen += [t.template_id for t in found[:2]]
+        if len(found) <= 2:
+            break
+        cursor = coupons.template_cursor(found[1])
+    assert seen == sorted(seen) and len(seen) == len(set(seen)) and set(created) <= set(seen)

@@ -123,7 +123,7 @@ class Shop:
               coupon_id: str | None = None, paid_at: datetime | None = None) -> tuple[int, Any]:
         """Record a paid order."""
         request = orders.OrderRequest(order_id or new_id("o"), member_id, amount_fen,
-                                      amount_fen if subtotal_fen is None else subtotal_fen, paid_at, coupon_id,
+                                      subtotal_fen, paid_at, coupon_id,
                                       None, None)
         return orders.record_order(self.uow, request)
 

@@ -17,7 +17,7 @@ from chalicelib.errors import (
     StoreUnavailable,
     ValidationError,
 )
-from chalicelib.services import coupons
+from chalicelib.services import coupons, rewards
 
 GOLD_ONLY = {"tiers": ["gold", "black"]}
 
@@ -41,6 +41,26 @@ def test_stock_cannot_be_patched_below_what_was_issued(shop: Shop, uow) -> None:
     with pytest.raises(ValidationError):
         coupons.patch_template(uow, template_id, {"total_stock": 1})
     assert coupons.patch_template(uow, template_id, {"total_stock": 2})["stock_left"] == 0
+
+
+def test_the_merchant_pages_through_templates_and_reads_one(shop: Shop, uow) -> None:
+    created = {shop.template(name=f"券{i}")["template_id"] for i in range(5)}
+    seen: list[str] = []
+    cursor = None
+    for size in (2, 2, 1):
+        page, trips = round_trips(uow, lambda: coupons.list_templates(uow, limit=2, cursor=cursor))
+        assert (len(page["items"]), trips) == (size, 1)
+        seen += [t["template_id"] for t in page["items"]]
+        cursor = page["next_cursor"]
+    assert (cursor, set(seen), len(seen)) == (None, created, 5)
+    assert coupons.list_templates(uow, limit=5)["next_cursor"] is None
+    one = sorted(created)[0]
+    assert coupons.get_template(uow, one) == coupons.list_templates(uow, limit=1)["items"][0]
+    with pytest.raises(NotFound):
+        coupons.get_template(uow, "t-none")
+    shop.reward(), shop.reward()
+    with pytest.raises(ValidationError):  # the cursor of another catalog
+        coupons.list_templates(uow, limit=1, cursor=rewards.list_for_admin(uow, limit=1)["next_cursor"])
 
 
 # ---- the coupon center and claims ----------------------------------------------------------------
@@ -151,18 +171,83 @@ def test_a_coupon_reads_expired_the_instant_its_validity_ends(shop: Shop, uow) -
     assert coupons.get_coupon(uow, who, coupon_id)["status"] == "expired"
 
 
-@pytest.mark.xfail(strict=True, raises=ValidationError, reason=(
-    "open in issue 9 (the contract additions): domain.coupons._validity reads a fixed validity's start/end with parse_date (YYYY-MM-DD only); "
-    "§3 also allows ISO 8601 instants with an offset, valid exactly between those instants"))
 def test_a_fixed_validity_may_run_between_two_instants(shop: Shop) -> None:
     who = shop.member()
-    window = {"type": "fixed", "start": "2026-03-10T12:00:00+08:00", "end": "2026-03-12T18:30:00+08:00"}
-    coupon_id = shop.coupon(who, shop.template(validity=window)["template_id"])
+    window = {"type": "fixed", "start": "2026-03-10T04:00:00Z", "end": "2026-03-12T18:30:00+08:00"}
+    template = shop.template(validity=window)
+    assert template["validity"] == {"type": "fixed", "start": "2026-03-10T12:00:00+08:00",
+                                    "end": "2026-03-12T18:30:00+08:00"}  # as sent, rendered in Shanghai time
+    coupon_id = shop.coupon(who, template["template_id"])
     coupon = shop.wallet(who)[0]
     assert (coupon["coupon_id"], coupon["valid_from"], coupon["valid_until"]) == \
         (coupon_id, "2026-03-10T12:00:00+08:00", "2026-03-12T18:30:00+08:00")
     set_now(at(2026, 3, 12, 18, 30))
     assert shop.wallet(who) == []
+
+
+@pytest.mark.parametrize("validity, field", [
+    ({"type": "fixed", "start": "2026-03-01", "end": "9999-12-31"}, "validity.end"),
+    ({"type": "fixed", "start": "0001-01-01", "end": "2026-03-31"}, "validity.start"),
+    ({"type": "fixed", "start": "2026-03-01", "end": "9999-12-31T23:59:59-12:00"}, "validity.end"),
+    ({"type": "fixed", "start": "0001-01-01T00:00:00+08:00", "end": "2026-03-31"}, "validity.start"),
+    ({"type": "fixed", "start": "2026-03-01", "end": "2026-03-31T00:00:00"}, "validity.end"),  # no offset
+    ({"type": "fixed", "start": "2026-03-01", "end": "2026-02-30"}, "validity.end"),
+    ({"type": "fixed", "start": "2026-03-01", "end": "２０２６-03-31"}, "validity.end"),
+    ({"type": "fixed", "start": "2026-03-02", "end": "2026-03-01"}, "validity.end"),
+    ({"type": "fixed", "start": "2026-03-02T10:00:00+08:00", "end": "2026-03-02T10:00:00+08:00"}, "validity.end"),
+    ({"type": "fixed", "start": 20260301, "end": "2026-03-31"}, "validity.start"),
+])
+def test_a_fixed_validity_out_of_bounds_or_malformed_is_refused_naming_the_field(shop: Shop, uow, validity,
+                                                                                 field: str) -> None:
+    before = snapshot(uow)
+    with pytest.raises(ValidationError) as refused:
+        shop.template(validity=validity)
+    assert refused.value.field == field
+    assert snapshot(uow) == before
+
+
+def test_a_template_whose_fixed_validity_ended_is_neither_offered_nor_issued(shop: Shop, uow) -> None:
+    window = {"type": "fixed", "start": "2026-03-01", "end": "2026-03-10T09:59:59+08:00"}
+    template_id = shop.template(validity=window, total_stock=5)["template_id"]
+    who = shop.member()
+    assert coupons.coupon_center(uow, who)["items"] == []
+    with pytest.raises(NotFound):
+        shop.claim(who, template_id)
+    assert _issue(shop, template_id, [who.member_id]) == (202, {"issued": 0, "skipped": 1})
+    shop.set_program(signup_gift={"points": 0, "coupon_template_ids": [template_id]})
+    assert shop.wallet(shop.member()) == []
+    reward_id = shop.reward(kind="coupon", coupon_template_id=template_id, points_cost=10)["reward_id"]
+    with pytest.raises(NotFound):
+        shop.redeem(who, reward_id)
+    assert coupons.get_template(uow, template_id)["stock_left"] == 5
+
+
+def test_a_template_stored_with_an_unbounded_date_still_issues(shop: Shop, uow) -> None:
+    from dataclasses import replace
+
+    from chalicelib.domain.coupons import Template
+    from chalicelib.store import coupons as coupon_store
+
+    created = shop.template()
+    stored = uow.read(t=coupon_store.template(created["template_id"]))["t"]
+    legacy: Template = replace(stored, validity={"type": "fixed", "start": "0001-01-01", "end": "9999-12-31"})
+    uow.write(coupon_store.edit_template(legacy))  # as accepted before years were bounded
+    coupon_id = shop.coupon(shop.member(), created["template_id"])
+    assert coupon_id
+
+
+def test_a_template_or_reward_of_a_tier_the_program_lacks_is_refused(shop: Shop, uow) -> None:
+    before = snapshot(uow)
+    for create in (shop.template, shop.reward):
+        with pytest.raises(ValidationError) as refused:
+            create(tiers=["gold", "diamond"])
+        assert refused.value.field == "tiers[1]"
+    assert snapshot(uow) == before
+    template_id = shop.template()["template_id"]
+    with pytest.raises(ValidationError) as refused:
+        coupons.patch_template(uow, template_id, {"tiers": ["vip"]})
+    assert refused.value.field == "tiers[0]"
+    assert coupons.patch_template(uow, template_id, {"tiers": ["silver"]})["tiers"] == ["silver"]
 
 
 def test_another_members_coupon_is_not_found(shop: Shop, uow) -> None:

@@ -58,7 +58,7 @@ def test_signup_grants_the_gift_in_one_read_and_one_transaction(shop: Shop, uow,
     view, trips = round_trips(uow, lambda: members.signup(uow, wechat, Principal(openid, None),
                                                           Profile(nickname="阿明", gender="male"), None))
     assert trips == 2
-    assert view["points"] == {"balance": 100, "pending": 0,
+    assert view["points"] == {"balance": 100, "pending": 0, "held": 0,
                               "expiring": [{"points": 100, "expires_at": "2027-01-01T00:00:00+08:00"}]}
     assert (view["tier"]["code"], view["growth"]["value"], view["nickname"], view["gender"]) == \
         ("normal", 0, "阿明", "male")

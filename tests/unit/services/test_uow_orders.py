@@ -13,7 +13,7 @@ from chalicelib.errors import (
     RefundExceedsOrder,
     ValidationError,
 )
-from chalicelib.services import members
+from chalicelib.services import members, orders
 from chalicelib.store.parts import StaleRead
 
 # ---- the earn formula, growth and tiers ----------------------------------------------------------
@@ -24,7 +24,7 @@ def test_an_order_is_one_read_and_one_write(shop: Shop, uow) -> None:
     (status, body), trips = round_trips(uow, lambda: shop.order(who.member_id, 12_345, order_id="o-1"))
     assert (status, trips) == (201, 2)
     assert body == {"order_id": "o-1", "points_awarded": 123, "balance": 223,
-                    "growth": {"value": 123, "next_tier": "silver", "to_next": 877},
+                    "growth": {"value": 123, "next_tier": "silver", "to_next": 877, "keep": None},
                     "tier": {"code": "normal", "name": "普通会员", "points_multiplier_pct": 100},
                     "coupon": None, "discount_fen": 0}
     assert [(e.delta, e.reason, e.ref) for e in shop.ledger(who.member_id)][0] == (123, "order", "o-1")
@@ -66,9 +66,6 @@ def test_a_tier_regained_at_the_same_instant_is_recorded(shop: Shop) -> None:
     assert shop.order(who.member_id, 100)[1]["tier"]["code"] == "silver"
 
 
-@pytest.mark.xfail(strict=True, raises=KeyError, reason=(
-    "open in issue 9 (the contract additions): domain.member.member_view / domain.tiers.growth_view never render Member.growth.keep (§3): "
-    "the tier at risk at the coming 1 January is not shown"))
 def test_the_growth_to_keep_the_tier_by_the_coming_new_year_is_shown(shop: Shop) -> None:
     set_now(at(2025, 6, 1))
     at_risk, safe, normal = shop.member(), shop.member(), shop.member()
@@ -166,17 +163,43 @@ def test_an_unusable_coupon_refuses_the_order_and_nothing_changes(shop: Shop, uo
     assert snapshot(uow) == before
 
 
-@pytest.mark.xfail(strict=True, raises=pytest.fail.Exception, reason=(
-    "open in issue 9 (the contract additions): services.orders.record_order never checks amount_fen <= subtotal_fen - discount_fen "
-    "(§6 'Order amounts'): the order is recorded instead of VALIDATION_ERROR"))
 def test_paying_more_than_the_subtotal_less_the_coupon_is_refused(shop: Shop, uow) -> None:
     who = shop.member()
     coupon_id = shop.coupon(who)
     before = snapshot(uow)
-    with pytest.raises(ValidationError) as refused:
-        shop.order(who.member_id, 10_001, subtotal_fen=12_000, coupon_id=coupon_id)
-    assert "amount_fen" in str(refused.value)
+    for amount in (10_001, 12_000):
+        with pytest.raises(ValidationError) as refused:
+            shop.order(who.member_id, amount, subtotal_fen=12_000, coupon_id=coupon_id)
+        assert refused.value.field == "amount_fen"
+    with pytest.raises(CouponNotUsable):  # the coupon's own checks come first
+        shop.order(who.member_id, 9_999, subtotal_fen=9_999, coupon_id=coupon_id)
     assert snapshot(uow) == before
+    assert shop.order(who.member_id, 9_000, subtotal_fen=12_000, coupon_id=coupon_id)[1]["discount_fen"] == 2_000
+
+
+def test_without_a_subtotal_the_amount_is_the_subtotal_and_is_not_compared(shop: Shop) -> None:
+    who = shop.member()
+    body = shop.order(who.member_id, 12_000, coupon_id=shop.coupon(who))[1]
+    assert (body["discount_fen"], body["coupon"]["status"]) == (2_000, "used")
+
+
+def test_the_merchant_reads_an_order_with_its_refunds(shop: Shop, uow) -> None:
+    who = shop.member()
+    coupon_id = shop.coupon(who)
+    shop.order(who.member_id, 10_000, order_id="o-read", subtotal_fen=12_000, coupon_id=coupon_id)
+    shop.refund("o-read", 3_000, refund_id="f-a")
+    set_now(at(2026, 3, 11, 9, 0))
+    shop.refund("o-read", 1_000, refund_id="f-b")
+    shop.refund("o-read", 1_000, refund_id="f-b")  # a replay records nothing more
+    order, trips = round_trips(uow, lambda: orders.get_order(uow, "o-read"))
+    assert trips == 2
+    assert order == {"order_id": "o-read", "member_id": who.member_id, "amount_fen": 10_000, "subtotal_fen": 12_000,
+                     "paid_at": "2026-03-10T10:00:00+08:00", "points_awarded": 100, "points_clawed_back": 40,
+                     "coupon_id": coupon_id, "discount_fen": 2_000, "points_used": 0,
+                     "refunds": [{"refund_id": "f-a", "amount_fen": 3_000, "created_at": "2026-03-10T10:00:00+08:00"},
+                                 {"refund_id": "f-b", "amount_fen": 1_000, "created_at": "2026-03-11T09:00:00+08:00"}]}
+    with pytest.raises(NotFound):
+        orders.get_order(uow, "o-none")
 
 
 # ---- refunds -------------------------------------------------------------------------------------

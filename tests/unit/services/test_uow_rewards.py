@@ -40,6 +40,20 @@ def test_rewards_are_created_patched_and_listed_by_tier(shop: Shop, uow) -> None
                        rich: {bag["reward_id"], gold["reward_id"]}}
 
 
+def test_the_merchant_pages_through_rewards_and_reads_one(shop: Shop, uow) -> None:
+    created = {shop.reward(name=f"奖品{i}", stock=i)["reward_id"] for i in range(3)}
+    first = rewards.list_for_admin(uow, limit=2)
+    rest = rewards.list_for_admin(uow, limit=2, cursor=first["next_cursor"])
+    assert (len(first["items"]), len(rest["items"]), rest["next_cursor"]) == (2, 1, None)
+    assert {r["reward_id"] for r in first["items"] + rest["items"]} == created
+    one = first["items"][0]
+    assert rewards.get_reward(uow, one["reward_id"]) == one and "stock" in one
+    with pytest.raises(NotFound):
+        rewards.get_reward(uow, "r-none")
+    with pytest.raises(ValidationError):
+        rewards.list_for_admin(uow, limit=2, cursor="not-a-cursor")
+
+
 def test_a_coupon_reward_needs_an_existing_template(shop: Shop) -> None:
     with pytest.raises(NotFound):
         shop.reward(kind="coupon", coupon_template_id="t-none")
