@@ -8,12 +8,25 @@ from chalice.app import Blueprint, Response
 from chalicelib import clock
 from chalicelib.api.declare import ADMIN
 from chalicelib.api.http import Call, route
-from chalicelib.api.shapes import ADMIN_MEMBER, INSTANT_TEXT, LEDGER_ENTRY, POINTS, REQUEST_ID, fields, list_of
+from chalicelib.api.shapes import (
+    ADMIN_MEMBER,
+    COUPON,
+    COUPON_STATUS,
+    INSTANT_TEXT,
+    LEDGER_ENTRY,
+    PAGE_QUERY,
+    POINTS,
+    REDEMPTION,
+    REQUEST_ID,
+    fields,
+    list_of,
+    page_of,
+)
 from chalicelib.config import settings
 from chalicelib.domain.program_schema import PROGRAM
 from chalicelib.errors import NotFound, ValidationError
 from chalicelib.schema import Instant, Int, Obj, Str, req
-from chalicelib.services import members, points, program
+from chalicelib.services import coupons, members, points, program, rewards
 from chalicelib.wiring import uow
 
 bp = Blueprint(__name__)
@@ -48,6 +61,27 @@ def find_members(call: Call) -> dict[str, Any]:
        answer=ADMIN_MEMBER)
 def get_member(call: Call) -> dict[str, Any]:
     return members.get_member_for_admin(uow(), call.params["member_id"])
+
+
+@route(bp, "GET", "/v1/admin/members/{member_id}/ledger", ADMIN, "A member's ledger, newest first",
+       query=PAGE_QUERY, answer=page_of(LEDGER_ENTRY, "LedgerPage"))
+def member_ledger(call: Call) -> dict[str, Any]:
+    return points.ledger_for_admin(uow(), call.params["member_id"], limit=call.query.get("limit", 20),
+                                   cursor=call.query.get("cursor"))
+
+
+@route(bp, "GET", "/v1/admin/members/{member_id}/coupons", ADMIN, "A member's coupons",
+       query={"status": COUPON_STATUS, **PAGE_QUERY}, answer=page_of(COUPON, "CouponPage"))
+def member_coupons(call: Call) -> dict[str, Any]:
+    return coupons.wallet_for_admin(uow(), call.params["member_id"], call.query.get("status", "unused"),
+                                    limit=call.query.get("limit", 20), cursor=call.query.get("cursor"))
+
+
+@route(bp, "GET", "/v1/admin/members/{member_id}/redemptions", ADMIN, "A member's redemptions, newest first",
+       query=PAGE_QUERY, answer=page_of(REDEMPTION, "RedemptionPage"))
+def member_redemptions(call: Call) -> dict[str, Any]:
+    return rewards.redemptions_for_admin(uow(), call.params["member_id"], limit=call.query.get("limit", 20),
+                                         cursor=call.query.get("cursor"))
 
 
 @route(bp, "POST", "/v1/admin/members/{member_id}/points", ADMIN, "Adjust a member's points (audited)",

@@ -11,6 +11,7 @@ from chalicelib.api.http import Call, route
 from chalicelib.api.shapes import (
     COUNT,
     COUPON,
+    COUPON_STATUS,
     MAX_FEN,
     PAGE_QUERY,
     REQUEST_ID,
@@ -22,14 +23,13 @@ from chalicelib.api.shapes import (
 )
 from chalicelib.domain.catalog_schema import TEMPLATE_CREATE, TEMPLATE_PATCH
 from chalicelib.errors import ValidationError
-from chalicelib.schema import Arr, Enum, Int, Obj, Str, opt, req
+from chalicelib.schema import Arr, Int, Obj, Str, opt, req
 from chalicelib.services import coupons
 from chalicelib.wiring import uow
 
 bp = Blueprint(__name__)
 
 MAX_ISSUE_MEMBERS = 10_000
-STATUS = Enum(["unused", "used", "expired"], description="Which coupons (default unused).")
 ISSUE = Obj({"request_id": req(REQUEST_ID), "template_id": req(Str(64)),
              "member_ids": opt(Arr(Str(64), MAX_ISSUE_MEMBERS, min_items=1)), "segment": opt(Str(32))},
             name="TargetedIssue")
@@ -48,7 +48,7 @@ def claim(call: Call) -> tuple[int, Any]:
     return coupons.claim(uow(), call.token, call.params["template_id"], call.body["request_id"])
 
 
-@route(bp, "GET", "/v1/coupons", TOKEN, "The wallet", query={"status": STATUS, **PAGE_QUERY},
+@route(bp, "GET", "/v1/coupons", TOKEN, "The wallet", query={"status": COUPON_STATUS, **PAGE_QUERY},
        answer=page_of(COUPON, "CouponPage"))
 def wallet(call: Call) -> dict[str, Any]:
     return coupons.wallet(uow(), call.token, call.query.get("status", "unused"), limit=call.query.get("limit", 20),

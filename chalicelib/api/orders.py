@@ -51,8 +51,8 @@ JOB_ANSWER = Obj({**fields(job=Str(64), as_of=INSTANT_TEXT, dry_run=Bool())}, na
        answer=ORDER_ANSWER, refusals=(404, 409))
 def record_order(call: Call) -> tuple[int, Any]:
     body = call.body
-    subtotal = body.get("subtotal_fen", body["amount_fen"])
-    if subtotal < body["amount_fen"]:
+    subtotal = body.get("subtotal_fen")
+    if subtotal is not None and subtotal < body["amount_fen"]:
         raise ValidationError("subtotal_fen 不能小于 amount_fen", "subtotal_fen")
     return orders.record_order(uow(), orders.OrderRequest(
         order_id=body["order_id"], member_id=body["member_id"], amount_fen=body["amount_fen"],

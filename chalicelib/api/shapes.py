@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from chalicelib.domain.catalog_schema import VALIDITY
-from chalicelib.domain.coupons import KINDS, SOURCES
+from chalicelib.domain.catalog_schema import KINDS, VALIDITY
+from chalicelib.domain.coupons import SOURCES
 from chalicelib.domain.member import GENDERS
 from chalicelib.domain.rewards import FULFILMENT_STATUSES
 from chalicelib.schema import Arr, Bool, Enum, Int, Map, Obj, Prop, Schema, Str, opt, req
@@ -54,6 +54,7 @@ ERROR = Obj({"error": req(Obj({
                                                      "the query parameter's name, or \"\" for the whole body.")),
 }))}, name="Error")
 
+COUPON_STATUS = Enum(["unused", "used", "expired"], description="Which coupons (default unused).")
 TIER = Obj(fields(code=Str(32), name=Str(64), points_multiplier_pct=Int(0, 10_000)), name="MemberTier")
 KEEP = Obj(fields(tier=Str(32), to_keep=COUNT, by=INSTANT_TEXT), name="GrowthKeep", nullable=True)
 GROWTH = Obj(fields(value=COUNT, next_tier=nullable(Str(32)), to_next=nullable(COUNT), keep=KEEP),

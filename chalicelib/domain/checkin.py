@@ -68,9 +68,9 @@ def make_up(state: CheckinState, rules: CheckinRules, today: date, day: date) ->
     cost, within the monthly limit; it repairs the streak (no streak bonus is paid for it)."""
     makeup = rules.makeup
     if makeup is None:
-        raise ValidationError("date: make-up check-in is not offered by the program")
+        raise ValidationError("暂不支持补签", "date")
     if month_key(day) != month_key(today) or day >= today:
-        raise ValidationError("date must be an earlier day of the current month")
+        raise ValidationError("只能补签本月今天之前的日期", "date")
     if day in state.dates():
         raise AlreadyCheckedIn(f"{day.isoformat()} 已经签到过了")
     month = month_key(today)

@@ -9,21 +9,16 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from chalicelib.clock import parse_instant, render, shanghai_start_of
-from chalicelib.domain.validation import (
-    NAME_MAX,
-    read_int,
-    read_str,
-    read_tier_codes,
-    reject_unknown,
-    require_object,
-)
+from chalicelib.domain.catalog_schema import TEMPLATE_CREATE, TEMPLATE_PATCH
 from chalicelib.errors import AppError, Forbidden, LimitReached, NotFound, OutOfStock, ValidationError
 
-KINDS = ("amount_off", "percent_off", "gift")
 SOURCES = ("claim", "redeem", "signup", "birthday", "member_day", "admin", "referral")
-MAX_FEN = 10**11
 TEMPLATE_FIELDS = ("name", "kind", "amount_off_fen", "percent_off_pct", "max_discount_fen", "min_spend_fen",
                    "validity", "total_stock", "per_member_limit", "claimable", "tiers", "active")
+TEMPLATE_DEFAULTS = {"amount_off_fen": None, "percent_off_pct": None, "max_discount_fen": None, "min_spend_fen": 0,
+                     "total_stock": None, "per_member_limit": None, "claimable": False, "tiers": None, "active": True}
+KIND_FIELDS = {"amount_off_fen": ("amount_off",), "percent_off_pct": ("percent_off",),
+               "max_discount_fen": ("percent_off",)}
 VALIDITY_YEARS = (2000, 2100)  # a fixed validity's bounds must lie in these years
 _DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 
@@ -107,33 +102,23 @@ class Coupon:
 
 
 def validate_template(doc: Any, *, current: Template | None = None) -> dict[str, Any]:
-    """A whole template (create) or the changed fields merged over `current` (patch), checked as
-    a whole; the ValidationError names the field."""
-    doc = require_object(doc)
-    reject_unknown(doc, TEMPLATE_FIELDS)
-    merged = {**(_fields(current) if current else {}), **doc}
-    kind = merged.get("kind")
-    if kind not in KINDS:
-        raise ValidationError(f"kind must be one of {', '.join(KINDS)}")
-    values = {
-        "name": read_str(merged, "name", max_length=NAME_MAX),
-        "kind": kind,
-        "amount_off_fen": read_int(merged, "amount_off_fen", minimum=1, maximum=MAX_FEN)
-        if kind == "amount_off" else _absent(merged, "amount_off_fen", kind),
-        "percent_off_pct": read_int(merged, "percent_off_pct", minimum=1, maximum=99)
-        if kind == "percent_off" else _absent(merged, "percent_off_pct", kind),
-        "max_discount_fen": _optional_int(merged, "max_discount_fen", 1)
-        if kind == "percent_off" else _absent(merged, "max_discount_fen", kind),
-        "min_spend_fen": read_int(merged, "min_spend_fen", minimum=0, maximum=MAX_FEN, default=0),
-        "validity": _validity(merged.get("validity")),
-        "total_stock": _optional_int(merged, "total_stock", 0),
-        "per_member_limit": _optional_int(merged, "per_member_limit", 1),
-        "claimable": _bool(merged, "claimable", False),
-        "tiers": read_tier_codes(merged.get("tiers")),
-        "active": _bool(merged, "active", True),
-    }
-    if current is not None and values["total_stock"] is not None and values["total_stock"] < current.issued:
-        raise ValidationError(f"total_stock must be at least the {current.issued} coupons already issued")
+    """A whole template (create) or the changed fields merged over `current` (patch), read by its
+    declaration (`catalog_schema`) and then checked as a whole; the ValidationError names the field."""
+    sent = (TEMPLATE_PATCH if current else TEMPLATE_CREATE).read(doc, "")
+    merged = {**TEMPLATE_DEFAULTS, **(_fields(current) if current else {}), **sent}
+    kind = merged["kind"]
+    for field, kinds in KIND_FIELDS.items():
+        if kind not in kinds and merged.get(field) is not None:
+            raise ValidationError(f"{kind} 类型的优惠券不能设置 {field}", field)
+    if kind == "amount_off" and merged.get("amount_off_fen") is None:
+        raise ValidationError("满减券需要 amount_off_fen", "amount_off_fen")
+    if kind == "percent_off" and merged.get("percent_off_pct") is None:
+        raise ValidationError("折扣券需要 percent_off_pct", "percent_off_pct")
+    if current is not None and merged["total_stock"] is not None and merged["total_stock"] < current.issued:
+        raise ValidationError(f"总库存不能少于已发放的 {current.issued} 张", "total_stock")
+    values = {name: merged.get(name) for name in TEMPLATE_FIELDS}
+    values["validity"] = _validity(merged["validity"])
+    values["tiers"] = list(dict.fromkeys(merged["tiers"])) if merged["tiers"] else None
     return values
 
 
@@ -141,40 +126,16 @@ def _fields(template: Template) -> dict[str, Any]:
     return {name: getattr(template, name) for name in TEMPLATE_FIELDS}
 
 
-def _absent(doc: dict[str, Any], field: str, kind: str) -> int | None:
-    """None, for a field the coupon's kind has no use for (set, it is a ValidationError)."""
-    if doc.get(field) is not None:
-        raise ValidationError(f"{field} does not apply to {kind} coupons")
-    return None
-
-
-def _optional_int(doc: dict[str, Any], field: str, minimum: int) -> int | None:
-    if doc.get(field) is None:
-        return None
-    value: int = read_int(doc, field, minimum=minimum, maximum=MAX_FEN)
-    return value
-
-
-def _bool(doc: dict[str, Any], field: str, default: bool) -> bool:
-    value = doc.get(field, default)
-    if not isinstance(value, bool):
-        raise ValidationError(f"{field} must be true or false")
-    return value
-
-
-def _validity(value: Any) -> dict[str, Any]:
-    validity = require_object(value, "validity")
-    if validity.get("type") == "relative":
-        reject_unknown(validity, ("type", "days"), "validity.")
-        return {"type": "relative", "days": read_int(validity, "days", minimum=1, maximum=3650, prefix="validity.")}
-    if validity.get("type") == "fixed":
-        reject_unknown(validity, ("type", "start", "end"), "validity.")
-        fixed = {"type": "fixed", "start": _fixed_bound(validity, "start"), "end": _fixed_bound(validity, "end")}
-        start, end = _fixed_window(fixed)
-        if end <= start:
-            raise ValidationError("有效期结束时间必须晚于开始时间", "validity.end")
-        return fixed
-    raise ValidationError("有效期类型应为 fixed 或 relative", "validity.type")
+def _validity(validity: dict[str, Any]) -> dict[str, Any]:
+    """A validity as stored: a relative one as read; a fixed one with its bounds normalised and
+    its end after its start."""
+    if validity["type"] == "relative":
+        return validity
+    fixed = {"type": "fixed", "start": _fixed_bound(validity, "start"), "end": _fixed_bound(validity, "end")}
+    start, end = _fixed_window(fixed)
+    if end <= start:
+        raise ValidationError("有效期结束时间必须晚于开始时间", "validity.end")
+    return fixed
 
 
 def _fixed_bound(validity: dict[str, Any], name: str) -> str:

@@ -7,15 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from chalicelib.clock import render
-from chalicelib.domain.validation import (
-    ID_MAX,
-    NAME_MAX,
-    read_int,
-    read_str,
-    read_tier_codes,
-    reject_unknown,
-    require_object,
-)
+from chalicelib.domain.catalog_schema import REWARD_CREATE, REWARD_PATCH
 from chalicelib.errors import AppError, Forbidden, LimitReached, NotFound, OutOfStock, ValidationError
 
 ADDRESS_FIELDS = ("name", "phone", "region", "detail")
@@ -81,37 +73,22 @@ class Redemption:
 
 
 def validate_reward(doc: Any, *, current: Reward | None = None) -> dict[str, Any]:
-    """A whole reward (create) or changed fields over `current` (patch). `kind` and
-    `coupon_template_id` cannot change once created."""
-    doc = require_object(doc)
-    reject_unknown(doc, REWARD_FIELDS)
+    """A whole reward (create) or changed fields over `current` (patch), read by its declaration
+    (`catalog_schema`) and checked as a whole. `kind` and `coupon_template_id` cannot change once
+    created."""
+    sent = (REWARD_PATCH if current else REWARD_CREATE).read(doc, "")
     if current is not None:
         for fixed in ("kind", "coupon_template_id"):
-            if fixed in doc and doc[fixed] != getattr(current, fixed):
-                raise ValidationError(f"{fixed} cannot change; create another reward")
-    merged = {**({n: getattr(current, n) for n in REWARD_FIELDS} if current else {}), **doc}
-    kind = merged.get("kind")
-    if kind not in ("coupon", "gift"):
-        raise ValidationError("kind must be coupon or gift")
-    template_id = read_str(merged, "coupon_template_id", max_length=ID_MAX, default=None, nullable=True)
-    if (kind == "coupon") != (template_id is not None):
-        raise ValidationError("coupon_template_id is required for coupon rewards and only for them")
-    stock = merged.get("stock")
-    values = {
-        "name": read_str(merged, "name", max_length=NAME_MAX),
-        "points_cost": read_int(merged, "points_cost", minimum=1, maximum=10_000_000),
-        "kind": kind,
-        "coupon_template_id": template_id,
-        "stock": None if stock is None else read_int(merged, "stock", minimum=0, maximum=10**9),
-        "per_member_limit": None if merged.get("per_member_limit") is None else
-        read_int(merged, "per_member_limit", minimum=1, maximum=10**6),
-        "tiers": read_tier_codes(merged.get("tiers")),
-        "active": merged.get("active", True),
-    }
-    if not isinstance(values["active"], bool):
-        raise ValidationError("active must be true or false")
-    if current is not None and values["stock"] is not None and values["stock"] < current.redeemed:
-        raise ValidationError(f"stock must be at least the {current.redeemed} already redeemed")
+            if fixed in sent and sent[fixed] != getattr(current, fixed):
+                raise ValidationError(f"{fixed} 创建后不能修改，请新建奖品", fixed)
+    defaults = {"coupon_template_id": None, "stock": None, "per_member_limit": None, "tiers": None, "active": True}
+    merged = {**defaults, **({n: getattr(current, n) for n in REWARD_FIELDS} if current else {}), **sent}
+    if (merged["kind"] == "coupon") != (merged["coupon_template_id"] is not None):
+        raise ValidationError("优惠券奖品需要 coupon_template_id，实物奖品不能设置", "coupon_template_id")
+    if current is not None and merged["stock"] is not None and merged["stock"] < current.redeemed:
+        raise ValidationError(f"库存不能少于已兑换的 {current.redeemed} 件", "stock")
+    values = {name: merged[name] for name in REWARD_FIELDS}
+    values["tiers"] = list(dict.fromkeys(merged["tiers"])) if merged["tiers"] else None
     return values
 
 

@@ -77,8 +77,8 @@ def record_event(uow: UnitOfWork, member_id: str, *, request_id: str, kind: str,
     def change(member: Member, program: Program, plan: LedgerPlan) -> tuple[Member, Any]:
         rule = program.interaction(kind)
         if rule is None:
-            raise ValidationError(f"type must be one of the program's interactions: "
-                                  f"{', '.join(r.type for r in program.interactions) or 'none'}")
+            raise ValidationError(f"type 应为积分规则中的互动类型之一："
+                                  f"{'、'.join(r.type for r in program.interactions) or '无'}", "type")
         today = clock.business_date(plan.now).isoformat()
         counts = dict(member.interactions.get(today, {}))
         awarded = rule.points if counts.get(kind, 0) < rule.daily_cap else 0

@@ -24,6 +24,8 @@ from pynamodb.models import Model
 
 from chalicelib.errors import ValidationError
 
+INVALID_CURSOR = "cursor 无效，请使用上一页返回的 next_cursor"
+
 T = TypeVar("T")
 M = TypeVar("M", bound=Model)
 Key = tuple[Any, ...]
@@ -226,14 +228,14 @@ def decode_cursor(part: Query[Any, Any]) -> RawKey | None:
         return None
     try:
         raw = json.loads(base64.urlsafe_b64decode(part.cursor + "=" * (-len(part.cursor) % 4)))
-    except (binascii.Error, ValueError):
-        raise ValidationError("cursor is invalid") from None
+    except (binascii.Error, ValueError, RecursionError):
+        raise ValidationError(INVALID_CURSOR, "cursor") from None
     hash_name = key_names(part.model, part.index)[0]
     expected_hash = part.model.get_attributes()[hash_name].serialize(part.hash_value)
     if not isinstance(raw, dict) or set(raw) != page_key_names(part.model, part.index) or \
             not all(_scalar(value) for value in raw.values()) or \
             next(iter(raw[hash_name].values())) != expected_hash:
-        raise ValidationError("cursor is invalid")
+        raise ValidationError(INVALID_CURSOR, "cursor")
     return raw
 
 

@@ -6,8 +6,8 @@ from datetime import date, datetime, timezone
 import pytest
 
 from chalicelib import clock
-from chalicelib.domain.validation import parse_date, read_int, read_str
 from chalicelib.errors import ValidationError
+from chalicelib.schema import Day, Int, Str
 
 
 def test_business_date_is_the_shanghai_date() -> None:
@@ -32,16 +32,16 @@ def test_the_test_clock_stands_still_until_cleared() -> None:
 @pytest.mark.parametrize("value", [1.0, True, "1", None, 2**40])
 def test_read_int_refuses_non_integers_and_out_of_range(value) -> None:
     with pytest.raises(ValidationError):
-        read_int({"n": value}, "n", minimum=0, maximum=10)
+        Int(0, 10).read(value, "n")
 
 
 def test_read_str_checks_length() -> None:
-    assert read_str({"s": "好"}, "s", max_length=1) == "好"
+    assert Str(1).read("好", "s") == "好"
     with pytest.raises(ValidationError):
-        read_str({"s": "好好"}, "s", max_length=1)
+        Str(1).read("好好", "s")
 
 
 @pytest.mark.parametrize("text", ["2026-02-30", "2026-2-01", "20260201", 20260201, "2026-13-01"])
 def test_parse_date_requires_a_real_calendar_date(text) -> None:
     with pytest.raises(ValidationError):
-        parse_date(text, "birthday")
+        Day().read(text, "birthday")
