@@ -7,6 +7,8 @@ import json
 import uuid
 from typing import Any
 
+from conformance import assert_conforms
+
 ADMIN = {"X-Admin-Key": "test-admin-key"}
 _codes = itertools.count(1)
 
@@ -30,7 +32,10 @@ class Api:
         payload = raw if raw is not None else (json.dumps(body, ensure_ascii=False) if body is not None else "")
         response = self.client.http.request(method, path, headers=sent, body=payload)
         text = response.body.decode("utf-8") if response.body else ""
-        return response.status_code, json.loads(text) if text else None
+        answer = json.loads(text) if text and response.headers.get("content-type", "").startswith(
+            "application/json") else (text or None)
+        assert_conforms(method, path, response.status_code, answer)
+        return response.status_code, answer
 
     def login(self, name: str) -> dict[str, Any]:
         """Log in as WeChat user `name` with a fresh single-use code."""

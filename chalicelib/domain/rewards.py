@@ -106,16 +106,6 @@ def shipping_address(address: Any) -> dict[str, str] | None:
     return {name: address[name] for name in ADDRESS_FIELDS if address.get(name) is not None}
 
 
-def fulfilment_view(redemption: Redemption) -> dict[str, Any]:
-    """A gift to ship, for the merchant, with the member's address."""
-    return {"redemption_id": redemption.redemption_id, "reward_id": redemption.reward_id,
-            "reward_name": redemption.reward_name, "member_id": redemption.member_id,
-            "points_spent": redemption.points_spent, "status": redemption.status,
-            "created_at": render(redemption.created_at),
-            "shipped_at": render(redemption.shipped_at) if redemption.shipped_at else None,
-            "note": redemption.note, "address": redemption.address}
-
-
 def redemption_view(redemption: Redemption) -> dict[str, Any]:
     """The contract's Redemption, as the member (and the merchant's member view) sees it."""
     return {"redemption_id": redemption.redemption_id, "reward_id": redemption.reward_id,
@@ -124,3 +114,8 @@ def redemption_view(redemption: Redemption) -> dict[str, Any]:
             "coupon_id": redemption.coupon_id, "address": redemption.address, "fulfilment": redemption.status,
             "shipped_at": render(redemption.shipped_at) if redemption.shipped_at else None,
             "note": redemption.note}
+
+
+def fulfilment_view(redemption: Redemption) -> dict[str, Any]:
+    """A gift to ship, for the merchant: the Redemption with the member and its `status`."""
+    return {**redemption_view(redemption), "member_id": redemption.member_id, "status": redemption.status}
