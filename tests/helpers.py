@@ -32,8 +32,8 @@ class Api:
         payload = raw if raw is not None else (json.dumps(body, ensure_ascii=False) if body is not None else "")
         response = self.client.http.request(method, path, headers=sent, body=payload)
         text = response.body.decode("utf-8") if response.body else ""
-        answer = json.loads(text) if text and response.headers.get("content-type", "").startswith(
-            "application/json") else (text or None)
+        answer = json.loads(text) if text and {k.lower(): v for k, v in response.headers.items()}.get(
+            "content-type", "").startswith("application/json") else (text or None)
         assert_conforms(method, path, response.status_code, answer)
         return response.status_code, answer
 

@@ -94,14 +94,15 @@ def adjust_points(call: Call) -> tuple[int, Any]:
 
 
 @route(bp, "PUT", "/v1/admin/clock", ADMIN, "Set the test clock (local stage only)",
-       body=Obj({"now": req(Instant())}, name="TestClockRequest"), answer=CLOCK)
+       body=Obj({"now": req(Instant())}, name="TestClockRequest"), answer=CLOCK, refusals=(404,))
 def set_clock(call: Call) -> dict[str, str]:
     _local_stage_only()
     clock.set_test_clock(call.body["now"])
     return {"now": clock.render(call.body["now"])}
 
 
-@route(bp, "DELETE", "/v1/admin/clock", ADMIN, "Stop the test clock (local stage only)", status=204)
+@route(bp, "DELETE", "/v1/admin/clock", ADMIN, "Stop the test clock (local stage only)", status=204,
+       refusals=(404,))
 def clear_clock(call: Call) -> Response:
     _local_stage_only()
     clock.clear_test_clock()

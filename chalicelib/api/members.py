@@ -42,7 +42,8 @@ def health(call: Call) -> dict[str, str]:
 
 
 @route(bp, "POST", "/v1/auth/login", PUBLIC, "Exchange a wx.login code for a token",
-       body=Obj({"code": req(Str(128, title="登录凭证"))}, name="LoginRequest"), answer=LOGIN_ANSWER)
+       body=Obj({"code": req(Str(128, title="登录凭证"))}, name="LoginRequest"), answer=LOGIN_ANSWER,
+       refusals=(401, 502))
 def login(call: Call) -> dict[str, Any]:
     return members.login(uow(), wechat(), call.body["code"])
 

@@ -20,6 +20,7 @@ STATUS_TEXT = {
     200: "OK", 201: "Created", 202: "Accepted", 204: "No content", 400: "Invalid input (`VALIDATION_ERROR` names "
     "the `field`)", 401: "Missing, forged or expired credentials", 403: "Not allowed", 404: "Not found (or "
     "another member's)", 409: "Refused by a business rule", 413: "Body over 64 KiB",
+    415: "Body not sent as application/json",
     500: "Internal fault", 502: "WeChat unavailable", 503: "Store unavailable (retry after `Retry-After` seconds)",
 }
 SECURITY: dict[str, list[dict[str, list[str]]]] = {
@@ -35,7 +36,7 @@ def _error_statuses(spec: RouteSpec) -> list[int]:
     if spec.params:
         statuses.add(404)
     if spec.body is not None or spec.content_types:
-        statuses.add(413)
+        statuses.update((413, 415))
     return sorted(statuses)
 
 

@@ -58,7 +58,7 @@ def my_redemptions(call: Call) -> dict[str, Any]:
 
 
 @route(bp, "POST", "/v1/admin/rewards", ADMIN, "Create a reward", status=201, body=REWARD_CREATE,
-       answer=ADMIN_REWARD)
+       answer=ADMIN_REWARD, refusals=(404,))
 def create_reward(call: Call) -> dict[str, Any]:
     return rewards.create_reward(uow(), call.body)
 

@@ -22,7 +22,7 @@ SIGNED: dict[str, Schema] = {
 
 
 @route(bp, "GET", "/v1/wechat/push", PUBLIC, "WeChat's check of the push URL (answers echostr)",
-       query={**SIGNED, "echostr": Str(512, pattern="[A-Za-z0-9_=+/.-]{1,512}")})
+       query={**SIGNED, "echostr": Str(512, pattern="[A-Za-z0-9_=+/.-]{1,512}")}, refusals=(401,))
 def check_push_url(call: Call) -> Response:
     return Response(body=subscriptions.check_push_url(call.query), headers=TEXT_TYPE)
 
@@ -30,7 +30,7 @@ def check_push_url(call: Call) -> Response:
 @route(bp, "POST", "/v1/wechat/push", PUBLIC, "A pushed WeChat event (XML or JSON, plaintext or AES)",
        query={**SIGNED, "encrypt_type": Enum(["aes", "raw"]), "msg_signature": Str(64, pattern="[0-9a-fA-F]{1,64}"),
               "openid": Str(128, pattern="[A-Za-z0-9_-]{1,128}")},
-       content_types=PUSH_TYPES)
+       content_types=PUSH_TYPES, refusals=(401,))
 def receive_push(call: Call) -> Response:
     subscriptions.receive_push(uow(), call.query, call.raw)
     return Response(body="success", headers=TEXT_TYPE)
