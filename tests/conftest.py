@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -139,5 +140,17 @@ def two_instances(tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[str
     servers = LiveServers(tmp_path_factory.mktemp("instances"))
     try:
         yield [servers(), servers()]
+    finally:
+        servers.stop()
+
+
+@pytest.fixture(scope="session")
+def attack_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """One `python -m devstack` server (as `make run` starts it) for the attacker's tests (the OpenAPI
+    document, the fuzzer, the attack table), on tables of its own: what they create, the program they
+    put back and the test clock they touch stay away from every other test. Its base URL."""
+    servers = LiveServers(tmp_path_factory.mktemp("attack"))
+    try:
+        yield servers(TABLE_PREFIX=f"atk-{secrets.token_hex(3)}-")
     finally:
         servers.stop()

@@ -5,8 +5,10 @@ from __future__ import annotations
 import itertools
 import json
 import uuid
+from dataclasses import dataclass, field
 from typing import Any
 
+import requests
 from conformance import assert_conforms
 
 ADMIN = {"X-Admin-Key": "test-admin-key"}
@@ -73,3 +75,29 @@ class Api:
 def new_user() -> str:
     """A WeChat user name no other test uses."""
     return "u" + uuid.uuid4().hex[:12]
+
+
+@dataclass
+class LiveResponse:
+    """What `LiveClient.request` answers: the shape of a `chalice.test` response."""
+
+    status_code: int
+    body: bytes
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+class LiveClient:
+    """A live server over HTTP behind the interface of `chalice.test.Client.http`, so `Api` (login,
+    signup, ledger) works against it too; one keep-alive `requests.Session`."""
+
+    def __init__(self, base_url: str) -> None:
+        self.base_url = base_url
+        self.session = requests.Session()
+        self.http = self
+
+    def request(self, method: str, path: str, headers: dict[str, Any] | None = None,
+                body: bytes | str = b"") -> LiveResponse:
+        data = body.encode("utf-8") if isinstance(body, str) else body
+        answer = self.session.request(method, self.base_url + path, headers=headers, data=data or None,
+                                      timeout=60, allow_redirects=False)
+        return LiveResponse(answer.status_code, answer.content, dict(answer.headers))
