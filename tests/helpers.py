@@ -7,7 +7,7 @@ import json
 import uuid
 from typing import Any
 
-ADMIN = {"X-Admin-Key": "test-admin-key"}
+ADMIN = {"X-Admin-Key": "test-admin-key-0123456789"}  # servers.ADMIN_KEY
 _codes = itertools.count(1)
 
 
