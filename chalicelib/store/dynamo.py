@@ -84,7 +84,7 @@ def make_client(region: str, endpoint_url: str | None) -> Any:
     return client
 
 
-class IncompleteAnswer(BotoCoreError):
+class IncompleteAnswer(BotoCoreError):  # type: ignore[misc]
     """A 2xx answer that did not arrive whole."""
 
     fmt = "DynamoDB's answer was cut short or corrupted"
