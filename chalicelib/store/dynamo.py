@@ -32,7 +32,7 @@ from pynamodb.expressions.condition import Condition as PynamoCondition
 from pynamodb.expressions.update import Action
 from pynamodb.models import Model
 
-from chalicelib.config import settings
+from chalicelib.config import placement
 from chalicelib.errors import StoreUnavailable
 from chalicelib.store.parts import (
     Condition,
@@ -69,7 +69,7 @@ DRIVER_ERRORS: tuple[type[Exception], ...] = (
 @lru_cache(maxsize=1)
 def shared_client() -> Any:
     """The container's botocore DynamoDB client (timeouts and retries well inside a request)."""
-    conf = settings()
+    conf = placement()
     return make_client(conf.aws_region, conf.dynamodb_endpoint_url)
 
 
