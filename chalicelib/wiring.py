@@ -1,8 +1,14 @@
 """The process-wide adapters the entry points hand to the services: the DynamoDB unit of work
 (its botocore client is created here, at import, in the Lambda init phase) and the WeChat gateway,
-whose access-token cache is the settings table."""
+whose access-token cache is the settings table.
+
+In a Lambda the settings are read here too, so a misconfigured function fails in its init phase
+(`ConfigurationError`) and serves nothing; `chalice package` imports the app without the secrets
+(they are deployment parameters), so outside a Lambda they are read on the first request.
+"""
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 
 from chalicelib.config import settings
@@ -10,6 +16,8 @@ from chalicelib.store.dynamo import DynamoUnitOfWork
 from chalicelib.store.settings import SharedTokenCache
 from chalicelib.wechat.miniprogram import WeChatGateway
 
+if os.environ.get("AWS_LAMBDA_FUNCTION_NAME"):
+    settings()
 _UOW = DynamoUnitOfWork()
 
 

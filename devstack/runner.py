@@ -1,7 +1,8 @@
 """The local stack behind `make run` (`python -m devstack`, from the repo root).
 
 1. Fill in local defaults for every variable that is unset (a variable set to a non-blank value,
-   or `TABLE_PREFIX` set at all, is left alone). `TOKEN_SECRET`, `WECHAT_SECRET` and the admin key
+   or `TABLE_PREFIX` or `WECHAT_ENCODING_AES_KEY` set at all, is left alone: an empty
+   `WECHAT_ENCODING_AES_KEY` serves message push in plaintext mode). `TOKEN_SECRET`, `WECHAT_SECRET` and the admin key
    are fakes for the `local` stage only: no other stage has defaults for secrets.
 2. Unless `DYNAMODB_ENDPOINT_URL` is set, start an embedded DynamoDB (with fake AWS credentials);
    unless `WECHAT_API_BASE_URL` is set, start the fake WeChat. Their URLs go into the environment.
@@ -39,6 +40,8 @@ LOCAL_DEFAULTS = {
     "TOKEN_SECRET": "local-token-secret-not-for-production",
 }
 
+KEPT_WHEN_EMPTY = ("TABLE_PREFIX", "WECHAT_ENCODING_AES_KEY")
+
 EMBEDDED_STORE_DEFAULTS = {
     "AWS_ACCESS_KEY_ID": "local",
     "AWS_SECRET_ACCESS_KEY": "local",
@@ -55,9 +58,10 @@ class _Stopped(BaseException):
 
 
 def fill_defaults(env: MutableMapping[str, str], defaults: dict[str, str]) -> None:
-    """Set each default whose variable is unset or blank (an empty `TABLE_PREFIX` counts as set)."""
+    """Set each default whose variable is unset or blank (an empty `TABLE_PREFIX` or
+    `WECHAT_ENCODING_AES_KEY` counts as set)."""
     for name, value in defaults.items():
-        if name == "TABLE_PREFIX" and name in env:
+        if name in KEPT_WHEN_EMPTY and name in env:
             continue
         if not env.get(name, "").strip():
             env[name] = value

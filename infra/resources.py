@@ -29,7 +29,7 @@ from typing import Any
 from chalice.utils import to_cfn_resource_name
 from pynamodb.models import Model
 
-from chalicelib.config import settings
+from chalicelib.config import placement
 from chalicelib.store.tables import ALL_MODELS, TTL_ATTRIBUTES
 from infra import function_timeout, stage_environment
 
@@ -141,7 +141,7 @@ def _check_table_prefix(stage: str) -> None:
     expected = stage_environment(stage).get("TABLE_PREFIX")
     if not expected:
         raise ValueError(f"stage {stage!r} has no TABLE_PREFIX in .chalice/config.json")
-    loaded = settings().table_prefix
+    loaded = placement().table_prefix
     if loaded != expected:
         raise RuntimeError(
             f"the schema was imported with TABLE_PREFIX={loaded!r}, stage {stage!r} needs "

@@ -11,7 +11,7 @@ from typing import Any
 import requests
 from conformance import assert_conforms
 
-ADMIN = {"X-Admin-Key": "test-admin-key"}
+ADMIN = {"X-Admin-Key": "test-admin-key-0123456789"}  # servers.ADMIN_KEY
 _codes = itertools.count(1)
 
 

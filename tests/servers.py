@@ -15,14 +15,14 @@ import pytest
 import requests
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-ADMIN_KEY = "test-admin-key"
+ADMIN_KEY = "test-admin-key-0123456789"  # long enough for a deployed stage (16+)
 LIVE_SERVER_START_TIMEOUT_SECONDS = 30.0
 
 TEST_ENV = {
     "STAGE": "local",
     "TABLE_PREFIX": f"test-{secrets.token_hex(3)}-",
     "ADMIN_API_KEYS": f"{ADMIN_KEY},second-admin-key",
-    "TOKEN_SECRET": "test-token-secret",
+    "TOKEN_SECRET": "test-token-secret-0123456789abcdefghij",  # 32+, as a deployed stage needs
     "WECHAT_APPID": "wx00000000000test",
     "WECHAT_SECRET": "test-wechat-secret",
     "WECHAT_TOKEN": "test-push-token",

@@ -46,8 +46,13 @@ def plan_grants(event: str, items: Iterable[Mapping[str, str]]) -> list[GrantCha
             change.choice = status
             change.switched_off = status == "reject"
         else:
-            code = item.get("ErrorCode", "").strip()
-            change.send_error_code = int(code) if code.lstrip("-").isdigit() else None
+            change.send_error_code = _error_code(item.get("ErrorCode", ""))
             change.send_status = item.get("ErrorStatus") or None
             change.msg_id = item.get("MsgID") or None
     return list(changes.values())
+
+
+def _error_code(text: str) -> int | None:
+    """WeChat's ErrorCode of a send (a small integer), or None when it is anything else."""
+    digits = text.strip().removeprefix("-")
+    return int(text) if 0 < len(digits) <= 10 and digits.isascii() and digits.isdigit() else None

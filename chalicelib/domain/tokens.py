@@ -44,7 +44,7 @@ def issue_token(secret: str, principal: Principal, *, now: int, ttl: int) -> str
 def verify_token(secret: str, token: str, *, now: int) -> Principal:
     """The principal of a well-formed, authentic, unexpired token; Unauthenticated otherwise."""
     payload, _, mac = token.partition(".")
-    if not payload or not mac or not hmac.compare_digest(mac, _mac(secret, payload)):
+    if not token.isascii() or not payload or not mac or not hmac.compare_digest(mac, _mac(secret, payload)):
         raise Unauthenticated("登录凭证无效")
     try:
         claims = json.loads(_unb64(payload))
@@ -58,11 +58,12 @@ def verify_token(secret: str, token: str, *, now: int) -> Principal:
 
 def admin_identity(configured_keys: tuple[str, ...], presented: str | None) -> str:
     """The audit identity (`key-<hash prefix>`, never the key) of a valid admin key, checked in
-    constant time against every configured key; Unauthenticated otherwise."""
-    presented_bytes = (presented or "").encode()
+    constant time against every configured key; Unauthenticated otherwise (a header value that is
+    not UTF-8 text, e.g. a lone surrogate, never matches)."""
+    presented_bytes = (presented or "").encode("utf-8", "surrogatepass")
     matched = None
     for key in configured_keys:
-        if hmac.compare_digest(key.encode(), presented_bytes):
+        if hmac.compare_digest(key.encode("utf-8", "surrogatepass"), presented_bytes):
             matched = key
     if not presented or matched is None:
         raise Unauthenticated("X-Admin-Key 缺失或无效")

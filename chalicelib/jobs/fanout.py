@@ -47,5 +47,8 @@ def continue_later(segment: Segment) -> bool:
 @lru_cache(maxsize=1)
 def _sqs() -> Any:
     import boto3
+    from botocore.config import Config
 
-    return boto3.client("sqs", region_name=settings().aws_region)
+    # Bounded like every outbound call: a hanging queue fails the segment, which SQS then redelivers.
+    config = Config(connect_timeout=2, read_timeout=5, retries={"total_max_attempts": 3, "mode": "standard"})
+    return boto3.client("sqs", region_name=settings().aws_region, config=config)

@@ -14,10 +14,13 @@ from chalicelib.domain.tokens import Principal, issue_token
 from chalicelib.errors import AlreadyMember, BirthdayLocked, NotAMember, NotFound, ReferralCodeInvalid
 from chalicelib.services.common import resolve_member
 from chalicelib.services.coupons import signup_gift
-from chalicelib.services.runner import Command, Decision, run
-from chalicelib.store import coupons, members, messaging, settings
+from chalicelib.services.runner import Command, Decision, commit, run
+from chalicelib.store import coupons, ledger, members, messaging, settings
 from chalicelib.store.parts import Get, UnitOfWork, every
 from chalicelib.wechat.miniprogram import WeChatGateway
+
+NOTES_IN_CLOSE = 90  # with the close's own parts, within DynamoDB's 100 items per transaction
+NOTES_PER_BATCH = 100
 
 
 @dataclass(frozen=True)
@@ -120,20 +123,27 @@ def update_me(uow: UnitOfWork, wechat: WeChatGateway, principal: Principal, prof
 
 def delete_me(uow: UnitOfWork, principal: Principal) -> None:
     """Erase the member's personal data (PIPL): the member becomes a tombstone, the anonymised
-    ledger closes at zero, the openid and the referral code are freed, the coupons removed."""
+    ledger closes at zero and loses its free-text notes, the openid (with its session_key) and the
+    referral code are freed, the coupons removed. The notes go in the closing transaction when
+    few (`NOTES_IN_CLOSE`), the rest right after it, a transaction per hundred."""
     member, program = resolve_member(uow, principal)
+    noted = {seq for seq, has_note in every(uow, lambda cursor: ledger.noted(member.member_id, cursor)) if has_note}
 
-    def decide(read: dict[str, Any]) -> Decision[None]:
+    def decide(read: dict[str, Any]) -> Decision[list[int]]:
         current: Member | None = read["member"]
         if current is None or current.openid != principal.openid:
             raise NotAMember()
         now = clock.now()
         plan = LedgerPlan(current, now=now, keep_years=read["program"].keep_years)
         plan.add(-plan.points.balance, "account_closed")
-        return Decision(None, members.close(current, plan.entries, now))
+        erased = sorted(noted | set(range(member.seq + 1, current.seq + 1)))  # + entries written since
+        closing = [ledger.erase_note(current.member_id, seq) for seq in erased[:NOTES_IN_CLOSE]]
+        return Decision(erased[NOTES_IN_CLOSE:], [*members.close(current, plan.entries, now), *closing])
 
     reads: dict[str, Get[Any, Any]] = {"member": members.member(member.member_id), "program": settings.program()}
-    run(uow, Command(reads, decide, first={"member": member, "program": program}))
+    rest = run(uow, Command(reads, decide, first={"member": member, "program": program}))[1]
+    for start in range(0, len(rest), NOTES_PER_BATCH):
+        commit(uow, [ledger.erase_note(member.member_id, seq) for seq in rest[start:start + NOTES_PER_BATCH]])
     coupons.remove_member_coupons(uow, member.member_id)
 
 

@@ -9,7 +9,7 @@ from typing import Any
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute
 from pynamodb.models import Model
 
-from chalicelib.config import settings
+from chalicelib.config import placement
 from chalicelib.store.parts import Update, assign, encode_cursor, eq, key_names
 
 SHARDS = 16
@@ -17,7 +17,8 @@ CATALOG = "main"
 
 
 class TableMeta:
-    """Table placement shared by every model: prefix, endpoint and region from the settings."""
+    """Table placement shared by every model: prefix, endpoint and region from the environment
+    (`config.placement`, which needs no secrets, so that packaging can import the models)."""
 
     table_name: str
     host: str | None
@@ -26,7 +27,7 @@ class TableMeta:
 
     def __init_subclass__(cls, **kwargs: object) -> None:
         super().__init_subclass__(**kwargs)
-        conf = settings()
+        conf = placement()
         cls.table_name = conf.table_prefix + cls.table_name
         cls.host = conf.dynamodb_endpoint_url
         cls.region = conf.aws_region

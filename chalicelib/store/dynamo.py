@@ -7,10 +7,17 @@ expressions (`get_*_kwargs_from_instance`, `from_raw_data`). A read of several p
 `TransactGetItems`; a write of several parts is one `TransactWriteItems` sent in the order given,
 so the cancellation reason at position i belongs to part i. DynamoDB's failures become named
 errors here: a failed condition is the part's own error, a clash with a concurrent transaction is
-`StaleRead` (read again), anything else is `StoreUnavailable`.
+`StaleRead` (read again), anything else is `StoreUnavailable`: a throttle, a timeout, a refused or
+cut connection, or an answer that is not what DynamoDB sends (garbage JSON, a missing `Responses`).
+
+Every call is budgeted so that a hanging store is answered `503` well inside the API function's
+10 s timeout: at most `MAX_ATTEMPTS` x (`CONNECT_TIMEOUT_SECONDS` + `READ_TIMEOUT_SECONDS`) plus
+botocore's backoff (tens of milliseconds for DynamoDB), about 4 s when the connection opens and
+nothing answers, 6 s at the very worst.
 """
 from __future__ import annotations
 
+from binascii import crc32
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from functools import lru_cache
@@ -19,11 +26,13 @@ from typing import Any, TypeVar
 import botocore.session
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
+from botocore.parsers import ResponseParserError
+from pynamodb.exceptions import PynamoDBException
 from pynamodb.expressions.condition import Condition as PynamoCondition
 from pynamodb.expressions.update import Action
 from pynamodb.models import Model
 
-from chalicelib.config import settings
+from chalicelib.config import placement
 from chalicelib.errors import StoreUnavailable
 from chalicelib.store.parts import (
     Condition,
@@ -45,16 +54,59 @@ from chalicelib.store.parts import (
 T = TypeVar("T")
 M = TypeVar("M", bound=Model)
 MAX_READ_PARTS = 25
+CONNECT_TIMEOUT_SECONDS = 1.0
+READ_TIMEOUT_SECONDS = 2.0
+MAX_ATTEMPTS = 2
+# What a broken store or network raises from the driver, besides DynamoDB's own ClientError: botocore's
+# transport errors, an answer it cannot parse, and an answer of the wrong shape (a missing key, a
+# list where a map belongs) met while reading it.
+DRIVER_ERRORS: tuple[type[Exception], ...] = (
+    BotoCoreError, ResponseParserError, PynamoDBException, OSError, KeyError, IndexError, TypeError, ValueError,
+    AttributeError,
+)
 
 
 @lru_cache(maxsize=1)
 def shared_client() -> Any:
     """The container's botocore DynamoDB client (timeouts and retries well inside a request)."""
-    conf = settings()
-    config = Config(connect_timeout=2, read_timeout=5, parameter_validation=False, max_pool_connections=20,
-                    retries={"total_max_attempts": 4, "mode": "standard"})
-    return botocore.session.get_session().create_client(
-        "dynamodb", region_name=conf.aws_region, endpoint_url=conf.dynamodb_endpoint_url, config=config)
+    conf = placement()
+    return make_client(conf.aws_region, conf.dynamodb_endpoint_url)
+
+
+def make_client(region: str, endpoint_url: str | None) -> Any:
+    """A botocore DynamoDB client with the budget of the module docstring."""
+    config = Config(connect_timeout=CONNECT_TIMEOUT_SECONDS, read_timeout=READ_TIMEOUT_SECONDS,
+                    parameter_validation=False, max_pool_connections=20,
+                    retries={"total_max_attempts": MAX_ATTEMPTS, "mode": "standard"})
+    client = botocore.session.get_session().create_client(
+        "dynamodb", region_name=region, endpoint_url=endpoint_url, config=config)
+    client.meta.events.register("before-parse.dynamodb.*", check_whole_answer)
+    return client
+
+
+class IncompleteAnswer(BotoCoreError):  # type: ignore[misc]
+    """A 2xx answer that did not arrive whole."""
+
+    fmt = "DynamoDB's answer was cut short or corrupted"
+
+
+def check_whole_answer(response_dict: dict[str, Any], **_: Any) -> None:
+    """Refuse a 2xx answer that did not arrive whole: a connection closed inside the headers reads
+    as a 200 with an empty body (an item "not found"). DynamoDB answers a JSON object, with
+    `Content-Length` and usually `x-amz-crc32` of the body, which is checked when present (as the
+    AWS SDKs do)."""
+    if not 200 <= int(response_dict.get("status_code") or 0) < 300:
+        return
+    headers, body = response_dict.get("headers") or {}, (response_dict.get("body") or b"").strip()
+    if not (body.startswith(b"{") and body.endswith(b"}")):  # botocore reads an unparsable body as {}
+        raise IncompleteAnswer()
+    expected = headers.get("x-amz-crc32")
+    if expected is None:
+        if "content-length" not in headers:
+            raise IncompleteAnswer()
+        return
+    if not (expected.isascii() and expected.isdigit()) or crc32(response_dict["body"]) & 0xFFFFFFFF != int(expected):
+        raise IncompleteAnswer()
 
 
 class DynamoUnitOfWork:
@@ -70,41 +122,44 @@ class DynamoUnitOfWork:
         if len(parts) > MAX_READ_PARTS:
             raise ValueError(f"a read holds at most {MAX_READ_PARTS} parts")
         named = list(parts.items())
+        keys = [_get_kwargs(part) for _, part in named]
         with _translated():
             if len(named) == 1:
-                answer = self._client.get_item(**_get_kwargs(named[0][1]), ConsistentRead=True)
-                raws = [answer.get("Item")]
+                raws = [self._client.get_item(**keys[0], ConsistentRead=True).get("Item")]
             else:
-                answer = self._client.transact_get_items(
-                    TransactItems=[{"Get": _get_kwargs(part)} for _, part in named])
+                answer = self._client.transact_get_items(TransactItems=[{"Get": key} for key in keys])
                 raws = [response.get("Item") for response in answer["Responses"]]
-        return {name: part.convert(part.model.from_raw_data(raw) if raw else None)
-                for (name, part), raw in zip(named, raws, strict=True)}
+            items = [part.model.from_raw_data(raw) if raw else None for (_, part), raw in zip(named, raws, strict=True)]
+        return {name: part.convert(item) for (name, part), item in zip(named, items, strict=True)}
 
     def query(self, part: Query[M, T]) -> Page[T]:
         """One page of a partition (one Query)."""
+        kwargs = _query_kwargs(part)
         with _translated():
-            answer = self._client.query(**_query_kwargs(part))
-        items = [part.convert(part.model.from_raw_data(raw)) for raw in answer.get("Items", [])]
-        return Page(items, encode_cursor(answer.get("LastEvaluatedKey")))
+            answer = self._client.query(**kwargs)
+            records = [part.model.from_raw_data(raw) for raw in answer.get("Items", [])]
+            cursor = encode_cursor(answer.get("LastEvaluatedKey"))
+        return Page([part.convert(record) for record in records], cursor)
 
     def write(self, *parts: Write) -> None:
         """Every part or none: one conditional single-item call, or one TransactWriteItems."""
         if not parts:
             return
-        with _translated(parts):
-            if len(parts) == 1:
-                operation, kwargs = _write_operation(parts[0])
+        if len(parts) == 1:
+            operation, kwargs = _write_operation(parts[0])
+            with _translated(parts):
                 getattr(self._client, operation)(**kwargs)
-            else:
-                self._client.transact_write_items(TransactItems=[
-                    {_TRANSACT_NAMES[type(part)]: _write_operation(part)[1]} for part in parts])
+            return
+        items = [{_TRANSACT_NAMES[type(part)]: _write_operation(part)[1]} for part in parts]
+        with _translated(parts):
+            self._client.transact_write_items(TransactItems=items)
 
     def update(self, part: Update, convert: Callable[[Any], T]) -> T:
         """Apply one Update and convert the item as it is afterwards (one UpdateItem)."""
+        kwargs = _write_operation(part)[1]
         with _translated([part]):
-            answer = self._client.update_item(**_write_operation(part)[1], ReturnValues="ALL_NEW")
-        return convert(part.model.from_raw_data(answer["Attributes"]))
+            record = part.model.from_raw_data(self._client.update_item(**kwargs, ReturnValues="ALL_NEW")["Attributes"])
+        return convert(record)
 
 
 _TRANSACT_NAMES: dict[type, str] = {Put: "Put", Update: "Update", Delete: "Delete"}
@@ -129,7 +184,7 @@ def _translated(parts: Sequence[Write] = ()) -> Iterator[None]:
         if code == "TransactionConflictException":
             raise StaleRead() from exc
         raise StoreUnavailable() from exc
-    except BotoCoreError as exc:
+    except DRIVER_ERRORS as exc:
         raise StoreUnavailable() from exc
 
 

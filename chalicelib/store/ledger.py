@@ -6,6 +6,10 @@ written only beside the member item they change (`members.save`), never on their
 | a member's ledger, newest first | ledger (member_id, seq desc)     | Query                           |
 | a member's tier changes         | tier_changes (member_id, change) | Query                           |
 | a new entry / change            | ledger, tier_changes             | Put in the member's transaction |
+| a member's entries with a note  | ledger (member_id, seq)          | Query (account deletion)        |
+| erase an entry's note           | ledger                           | Update (account deletion)       |
+
+Entries are immutable but for one change: account deletion erases their free-text `note`.
 """
 from __future__ import annotations
 
@@ -15,9 +19,10 @@ from pynamodb.models import Model
 from chalicelib.domain.member import LedgerEntry
 from chalicelib.domain.tiers import TierChange
 from chalicelib.store.base import TableMeta
-from chalicelib.store.parts import Put, Query, absent, encode_cursor
+from chalicelib.store.parts import Put, Query, Update, absent, assign, encode_cursor, eq
 
 TIER_CHANGES_PAGE = 100
+NOTES_PAGE = 100
 
 
 class LedgerRecord(Model):
@@ -59,6 +64,17 @@ def entry_put(entry: LedgerEntry) -> Put:
     return Put(LedgerRecord(entry.member_id, entry.seq, delta=entry.delta, balance_after=entry.balance_after,
                             reason=entry.reason, ref=entry.ref, note=entry.note, actor=entry.actor,
                             created_at=entry.created_at), absent())
+
+
+def noted(member_id: str, cursor: str | None = None) -> Query[LedgerRecord, tuple[int, bool]]:
+    """(seq, whether it holds a note) of a member's entries, oldest first."""
+    return Query(LedgerRecord, member_id, lambda r: (int(r.seq), r.note is not None), limit=NOTES_PAGE, cursor=cursor)
+
+
+def erase_note(member_id: str, seq: int) -> Update:
+    """Remove an existing entry's free-text note (the entry itself stays, anonymised)."""
+    return Update(LedgerRecord, (member_id, seq), (assign(LedgerRecord.note, None),),
+                  condition=eq(LedgerRecord.member_id, member_id))
 
 
 def to_entry(record: LedgerRecord) -> LedgerEntry:

@@ -303,8 +303,8 @@ def create(member: Member, entries: list[LedgerEntry], base_tier: str) -> list[W
 
 
 def close(member: Member, entries: list[LedgerEntry], now: datetime) -> list[Write]:
-    """Replace the member by its tombstone with the closing ledger entries, and free the openid and
-    the referral code (conditioned on the version read)."""
+    """Replace the member by its tombstone with the closing ledger entries, free the openid (and
+    erase its WeChat session_key) and the referral code (conditioned on the version read)."""
     tombstone: dict[str, Any] = {"member_id": member.member_id, "status": "deleted", "joined_at": member.joined_at,
                  "deleted_at": now, "seq": member.seq + len(entries), "version": member.version + 1, "debt": 0,
                  "tier_code": member.tier_code, "orders_count": member.orders_count}
@@ -312,7 +312,8 @@ def close(member: Member, entries: list[LedgerEntry], now: datetime) -> list[Wri
                                 _unchanged(member.version))]
     writes += [ledger.entry_put(entry) for entry in entries]
     writes.append(Update(IdentityRecord, (f"openid#{member.openid}",),
-                         (assign(IdentityRecord.member_id, None), assign(IdentityRecord.updated_at, now)),
+                         (assign(IdentityRecord.member_id, None), assign(IdentityRecord.session_key, None),
+                          assign(IdentityRecord.updated_at, now)),
                          condition=eq(IdentityRecord.member_id, member.member_id)))
     if member.referral_code:
         writes.append(Delete(IdentityRecord, (f"referral#{member.referral_code}",)))

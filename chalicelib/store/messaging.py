@@ -5,6 +5,7 @@ handled, and the notices the jobs send.
 | ------------------------------------------------ | ----------------------------- | -------------- |
 | subscribe-message grants of an openid            | subscriptions (openid, template) | Query / Update |
 | a message push already handled (dedupe)          | push_events (TTL `expires_at`) | Put in the transaction |
+| a signed (timestamp, nonce) already used         | push_nonces (TTL `expires_at`) | conditional Put / GetItem |
 | a notice sent per openid, template, date and job | notices (TTL `expires_at`)    | Put in the transaction |
 """
 from __future__ import annotations
@@ -23,6 +24,10 @@ GRANTS_PAGE = 100
 
 class PushHandled(Exception):
     """The push was applied before (a retry or a replay)."""
+
+
+class NonceUsed(Exception):
+    """The (timestamp, nonce) of a signed push came before."""
 
 
 class NoticeRecorded(Exception):
@@ -63,6 +68,18 @@ class PushEventRecord(Model):
     expires_at = TTLAttribute()
 
 
+class PushNonceRecord(Model):
+    """A signed push's (timestamp, nonce) and the push it carried: a signed URL carries that push
+    only, for as long as its timestamp is fresh (kept longer than that; DynamoDB's TTL removes it)."""
+
+    class Meta(TableMeta):
+        table_name = "push_nonces"
+
+    key = UnicodeAttribute(hash_key=True)
+    push_key = UnicodeAttribute()
+    expires_at = TTLAttribute()
+
+
 class NoticeRecord(Model):
     """A subscribe message a job sends (or is sending) to an openid, keyed by openid, template,
     business date and job: written with the grant it spends, so a member gets at most one; removed
@@ -78,7 +95,7 @@ class NoticeRecord(Model):
     expires_at = TTLAttribute()
 
 
-MODELS: tuple[type[Model], ...] = (SubscriptionRecord, PushEventRecord, NoticeRecord)
+MODELS: tuple[type[Model], ...] = (SubscriptionRecord, PushEventRecord, PushNonceRecord, NoticeRecord)
 
 
 def grants(openid: str, cursor: str | None = None) -> Query[SubscriptionRecord, tuple[str, int]]:
@@ -99,6 +116,17 @@ def apply_push(openid: str, push_key: str, event: str, changes: list[GrantChange
                                absent(), PushHandled())]
     return writes + [Update(SubscriptionRecord, (openid, change.template_id), _grant_ops(change, now))
                      for change in changes]
+
+
+def claim_nonce(timestamp: str, nonce: str, push_key: str, now: datetime, keep_for: timedelta) -> Put:
+    """Record a signed (timestamp, nonce) with the push it carries (NonceUsed if it came before)."""
+    return Put(PushNonceRecord(f"{timestamp}#{nonce}", push_key=push_key, expires_at=now + keep_for), absent(),
+               NonceUsed())
+
+
+def nonce_push(timestamp: str, nonce: str) -> Get[PushNonceRecord, str | None]:
+    """The push a signed (timestamp, nonce) carried, if it came before."""
+    return Get(PushNonceRecord, (f"{timestamp}#{nonce}",), lambda r: r.push_key if r else None)
 
 
 def _grant_ops(change: GrantChange, now: datetime) -> tuple[Op, ...]:

@@ -17,6 +17,7 @@ ALL_MODELS: tuple[type[Model], ...] = (
 TTL_ATTRIBUTES: dict[type[Model], str] = {
     idempotency.IdempotencyRecord: "expires_at",
     messaging.PushEventRecord: "expires_at",
+    messaging.PushNonceRecord: "expires_at",
     messaging.NoticeRecord: "expires_at",
 }
 

@@ -4,6 +4,7 @@ wechatpy (and the crypto stack under it) is imported on first use only, so `impo
 fast. The access token comes from `cgi-bin/stable_token` (never `cgi-bin/token`, which would
 invalidate the other instances' tokens) and is shared through a `TokenCache` (the settings table
 when deployed); every instance checks its expiry on read and refreshes it five minutes early.
+Every call has a short connect and read timeout (`TIMEOUT_SECONDS`) and is never retried here.
 """
 from __future__ import annotations
 
@@ -18,7 +19,9 @@ from chalicelib.errors import ValidationError, WeChatCodeInvalid, WeChatUnavaila
 CODE_INVALID = {40029, 40163, 40226}
 TOKEN_REJECTED = {40001, 42001}
 TOKEN_REFRESH_MARGIN_SECONDS = 300
-TIMEOUT_SECONDS = 5
+# (connect, read) seconds of every call: a hanging WeChat is answered 502 in about 2.5 s, well inside
+# the API function's 10 s timeout, even when a request calls WeChat twice (a token, then the call).
+TIMEOUT_SECONDS = (1.0, 2.5)
 SYSTEM_BUSY = -1
 
 

@@ -6,6 +6,11 @@ A push is signed with `sha1(sorted([token, timestamp, nonce]))` (`signature`); i
 `Encrypt` is base64 of AES-256-CBC (key = base64(EncodingAESKey + "="), IV = key[:16]) over
 16 random bytes + 4-byte big-endian length + message + appid, PKCS#7-padded to 32 bytes.
 xmltodict and the crypto stack are imported on first use only, so `import app` stays fast.
+
+When an EncodingAESKey is configured (safe mode, every deployed stage), a plaintext push is refused:
+its signature covers token, timestamp and nonce only, not the body. A push is bounded to what
+WeChat sends (an openid of at most 64 characters, a CreateTime of at most 12 digits, a few templates
+per popup); anything bigger is `400`, never a write DynamoDB would refuse.
 """
 from __future__ import annotations
 
@@ -15,7 +20,7 @@ import hashlib
 import hmac
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -23,6 +28,13 @@ from chalicelib.config import Settings
 from chalicelib.errors import Unauthenticated, ValidationError
 
 MAX_SKEW_SECONDS = 300
+MAX_NONCE_CHARS = 64
+MAX_TIMESTAMP_DIGITS = 12
+MAX_OPENID_CHARS = 64
+MAX_EVENT_CHARS = 64
+MAX_ITEMS = 20  # wx.requestSubscribeMessage offers at most 3 templates at once
+MAX_TEMPLATE_ID_CHARS = 64  # WeChat's template ids are 43 characters
+MAX_VALUE_CHARS = 128
 PAD_BLOCK = 32
 EVENT_WRAPPERS = ("SubscribeMsgPopupEvent", "SubscribeMsgChangeEvent", "SubscribeMsgSentEvent")
 
@@ -36,6 +48,8 @@ class PushEvent:
     create_time: int
     event: str
     items: tuple[dict[str, str], ...]
+    timestamp: str = ""
+    nonce: str = ""
 
     @property
     def dedupe_key(self) -> str:
@@ -70,13 +84,16 @@ def read_push(conf: Settings, query: Mapping[str, str], body: bytes, now: dateti
     msg_signature, decryption and appid) and normalise it. Unauthenticated for anything forged,
     stale or undecryptable; ValidationError for an authentic body that is not a push."""
     timestamp, nonce = query.get("timestamp", ""), query.get("nonce", "")
-    if not conf.wechat_token or not timestamp.isdigit() or not nonce:
+    if not conf.wechat_token or not _digits(timestamp, MAX_TIMESTAMP_DIGITS) or not _token_like(nonce,
+                                                                                               MAX_NONCE_CHARS):
         raise Unauthenticated("微信签名无效")
     if abs(int(timestamp) - now.timestamp()) > MAX_SKEW_SECONDS:
         raise Unauthenticated("微信推送已过期")
     if query.get("encrypt_type", "raw") != "aes":
         check_signature(query.get("signature"), conf.wechat_token, timestamp, nonce)
-        return normalise(parse_document(body))
+        if conf.wechat_encoding_aes_key:
+            raise Unauthenticated("微信推送须为安全模式（加密）")
+        return replace(normalise(parse_document(body)), timestamp=timestamp, nonce=nonce)
     try:
         encrypt = parse_document(body).get("Encrypt")
     except ValidationError:
@@ -85,7 +102,17 @@ def read_push(conf: Settings, query: Mapping[str, str], body: bytes, now: dateti
         raise Unauthenticated("无法解密微信推送")
     check_signature(query.get("msg_signature"), conf.wechat_token, timestamp, nonce, encrypt)
     message = decrypt(conf.wechat_encoding_aes_key, encrypt, conf.wechat_appid)
-    return normalise(parse_document(message))
+    return replace(normalise(parse_document(message)), timestamp=timestamp, nonce=nonce)
+
+
+def _digits(text: str, most: int) -> bool:
+    """1..`most` ASCII digits."""
+    return 0 < len(text) <= most and text.isascii() and text.isdigit()
+
+
+def _token_like(text: str, most: int) -> bool:
+    """1..`most` printable ASCII characters without spaces (an openid, a nonce, a template id)."""
+    return 0 < len(text) <= most and text.isascii() and text.isprintable() and " " not in text
 
 
 def aes_key(encoding_aes_key: str) -> bytes:
@@ -156,19 +183,37 @@ def parse_document(body: bytes) -> dict[str, Any]:
 
 def normalise(document: Mapping[str, Any]) -> PushEvent:
     """One PushEvent from a parsed push, XML or JSON: `List` may sit at the top (JSON) or inside
-    the event's wrapper element (XML), and be one object instead of an array of one."""
-    openid, created = document.get("FromUserName"), document.get("CreateTime")
-    if not isinstance(openid, str) or not openid:
-        raise ValidationError("FromUserName is missing")
-    if isinstance(created, bool) or not str(created or "").strip().isdigit():
-        raise ValidationError("CreateTime must be an integer")
+    the event's wrapper element (XML), and be one object instead of an array of one. Bounded: see
+    the module docstring."""
+    openid, created, event = document.get("FromUserName"), document.get("CreateTime"), document.get("Event")
+    if not isinstance(openid, str) or not _token_like(openid, MAX_OPENID_CHARS):
+        raise ValidationError("FromUserName 无效", "FromUserName")
+    if isinstance(created, bool) or not _digits(str(created or "").strip(), MAX_TIMESTAMP_DIGITS):
+        raise ValidationError("CreateTime 应为不超过 12 位的整数", "CreateTime")
+    if isinstance(event, str) and len(event) > MAX_EVENT_CHARS:
+        raise ValidationError("Event 过长", "Event")
+    items = _items(document)
+    return PushEvent(openid, int(str(created).strip()), event if isinstance(event, str) else "", items)
+
+
+def _items(document: Mapping[str, Any]) -> tuple[dict[str, str], ...]:
+    """The `List` items as flat string maps; ValidationError when more or bigger than WeChat sends."""
     listed = document.get("List")
     for wrapper in EVENT_WRAPPERS:
         if listed is None and isinstance(document.get(wrapper), Mapping):
             listed = document[wrapper].get("List")
     if isinstance(listed, Mapping):
         listed = [listed]
+    if not isinstance(listed, list):
+        listed = []
+    if len(listed) > MAX_ITEMS:
+        raise ValidationError(f"List 最多 {MAX_ITEMS} 项", "List")
     items = tuple({str(k): str(v) for k, v in item.items() if v is not None}
-                  for item in listed or [] if isinstance(item, Mapping))
-    event = document.get("Event")
-    return PushEvent(openid, int(str(created).strip()), event if isinstance(event, str) else "", items)
+                  for item in listed if isinstance(item, Mapping))
+    for index, item in enumerate(items):
+        template_id = item.get("TemplateId", "").strip()
+        if template_id and not _token_like(template_id, MAX_TEMPLATE_ID_CHARS):
+            raise ValidationError("TemplateId 无效", f"List[{index}].TemplateId")
+        if any(len(key) > MAX_VALUE_CHARS or len(value) > MAX_VALUE_CHARS for key, value in item.items()):
+            raise ValidationError(f"List 的值最长 {MAX_VALUE_CHARS} 个字符", f"List[{index}]")
+    return items

@@ -148,3 +148,24 @@ def test_twenty_members_redeeming_a_stock_of_five_at_once_get_exactly_five(two_i
         answers = list(pool.map(lambda i: post(servers[i % 2] + url, {"request_id": "same"}, members[i]), range(20)))
     assert sorted(a.status_code for a in answers) == [201] * 5 + [409] * 15, [a.text for a in answers]
     assert {a.json()["error"]["code"] for a in answers if a.status_code == 409} == {"OUT_OF_STOCK"}
+
+
+CONCURRENT_WRITES = 20
+
+
+def test_twenty_concurrent_adjustments_of_one_member_on_two_instances_all_succeed(two_instances) -> None:
+    """Up to 20 concurrent writes to one member all succeed (the runner's retries absorb the
+    conflicts), and the ledger adds up to the balance."""
+    servers = two_instances
+    token = login(servers[0], f"{new_user()}.1")
+    member = post(f"{servers[0]}/v1/members", {}, {"Authorization": f"Bearer {token}"}).json()
+    url = "/v1/admin/members/{}/points".format(member["member_id"])
+    bodies = [{"request_id": f"many-{i}", "delta": i + 1, "reason": "并发"} for i in range(CONCURRENT_WRITES)]
+    with ThreadPoolExecutor(CONCURRENT_WRITES) as pool:
+        answers = list(pool.map(lambda i: post(servers[i % 2] + url, bodies[i], ADMIN), range(CONCURRENT_WRITES)))
+    assert [a.status_code for a in answers] == [201] * CONCURRENT_WRITES, [a.text for a in answers if a.status_code != 201]
+    auth = {"Authorization": f"Bearer {token}"}
+    balance = requests.get(f"{servers[1]}/v1/members/me", headers=auth, timeout=30).json()["points"]["balance"]
+    ledger = requests.get(f"{servers[0]}/v1/points/ledger?limit=100", headers=auth, timeout=30).json()["items"]
+    assert balance == 100 + sum(range(1, CONCURRENT_WRITES + 1)) == sum(e["delta"] for e in ledger)
+    assert len(ledger) == CONCURRENT_WRITES + 1

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import json
 import secrets
+import time
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
 
 import pytest
+import requests
 from helpers import Api, new_user
 from servers import TEST_ENV
 
@@ -160,16 +162,63 @@ def test_encrypted_json_push_with_a_single_item_list_object(api, push) -> None:
     assert grants(api, member["member_id"]) == {"T-json": 2, "T-two": 1}
 
 
-def test_plaintext_pushes_xml_and_json(api, push) -> None:
+def test_plaintext_pushes_are_refused_in_safe_mode(api, push) -> None:
+    """With an EncodingAESKey configured, a plaintext push (whose signature does not cover the
+    body) is 401 and changes nothing."""
     _, member = api.new_member()
     openid = api.call("GET", f"/v1/admin/members/{member['member_id']}", admin=True)[1]["openid"]
-    assert push.send(xml_event(openid, NOW_TS, POPUP, accept("T-plain")), encrypted=False,
-                     content_type="text/xml; charset=utf-8")[::2] == (200, "success")
-    assert push.send(json_event(openid, NOW_TS, POPUP, accept("T-plain")), kind="json", encrypted=False,
-                     content_type="application/xml")[::2] == (200, "success")  # same event: once
-    assert push.send(json_event(openid, NOW_TS + 5, POPUP, accept("T-plain")), kind="json",
-                     encrypted=False)[::2] == (200, "success")
+    assert_unauthenticated(push.send(xml_event(openid, NOW_TS, POPUP, accept("T-plain")), encrypted=False))
+    assert_unauthenticated(push.send(json_event(openid, NOW_TS, POPUP, accept("T-plain")), kind="json",
+                                     encrypted=False))
+    assert grants(api, member["member_id"]) == {}
+
+
+def plain_push(base: str, message: str, ts: str, nonce: str, kind: str = "xml") -> tuple[int, str]:
+    response = requests.post(f"{base}/v1/wechat/push", params={"signature": sign(TOKEN, ts, nonce), "timestamp": ts,
+                                                                "nonce": nonce},
+                             data=message.encode(), timeout=30,
+                             headers={"Content-Type": "text/xml" if kind == "xml" else "application/json"})
+    return response.status_code, response.text
+
+
+def test_plaintext_mode_pushes_xml_and_json_and_a_signed_url_carries_one_push(api, live_server) -> None:
+    """A server without an EncodingAESKey takes plaintext pushes; a reused (timestamp, nonce) with
+    another body is 401 and changes nothing, the same push again is a replay: success, once."""
+    base = live_server(WECHAT_ENCODING_AES_KEY="")
+    _, member = api.new_member()
+    openid = api.call("GET", f"/v1/admin/members/{member['member_id']}", admin=True)[1]["openid"]
+    now = int(time.time())
+    first = xml_event(openid, now, POPUP, accept("T-plain"))
+    assert plain_push(base, first, str(now), "n-1") == (200, "success")
+    assert plain_push(base, first, str(now), "n-1") == (200, "success")  # the exact request again
+    assert plain_push(base, json_event(openid, now, POPUP, accept("T-plain")), str(now), "n-2", "json") == \
+        (200, "success")  # the same event (a retry): once
+    for other in (xml_event(openid, now + 1, POPUP, accept("T-plain")), xml_event(openid, now, POPUP, accept("T-x")),
+                  json_event(openid, now + 2, POPUP, accept("T-plain", "T-more"))):
+        status, body = plain_push(base, other, str(now), "n-1", "json" if other.startswith("{") else "xml")
+        assert status == 401 and json.loads(body)["error"]["code"] == "UNAUTHENTICATED", body
+    assert plain_push(base, json_event(openid, now + 5, POPUP, accept("T-plain")), str(now), "n-3", "json") == \
+        (200, "success")
     assert grants(api, member["member_id"]) == {"T-plain": 2}
+
+
+def test_a_reused_timestamp_and_nonce_with_another_encrypted_push_is_401(client, api, push) -> None:
+    _, member = api.new_member()
+    openid = api.call("GET", f"/v1/admin/members/{member['member_id']}", admin=True)[1]["openid"]
+    ts, nonce = str(NOW_TS), "reused-" + secrets.token_hex(4)
+
+    def send(message: str) -> tuple[int, str]:
+        encrypt = seal(message)
+        query = urlencode({"timestamp": ts, "nonce": nonce, "encrypt_type": "aes", "signature": sign(TOKEN, ts, nonce),
+                           "msg_signature": sign(TOKEN, ts, nonce, encrypt)})
+        response = client.http.post("/v1/wechat/push?" + query, headers={"Content-Type": "application/json"},
+                                    body=json.dumps({"ToUserName": "gh_test", "Encrypt": encrypt}))
+        return response.status_code, response.body.decode()
+
+    assert send(json_event(openid, NOW_TS, POPUP, accept("T-once"))) == (200, "success")
+    status, body = send(json_event(openid, NOW_TS + 1, POPUP, accept("T-once", "T-twice")))
+    assert status == 401 and json.loads(body)["error"]["code"] == "UNAUTHENTICATED"
+    assert grants(api, member["member_id"]) == {"T-once": 1}
 
 
 def test_a_visitors_grants_count_once_they_sign_up(api, push, fake_wechat) -> None:
@@ -248,21 +297,67 @@ def test_an_event_without_grants_answers_success(api, push) -> None:
 
 
 def test_a_local_server_answers_plain_text_unquoted(live_server) -> None:
-    import requests
-
     url = live_server() + "/v1/wechat/push"
     query = {"signature": sign(TOKEN, "1716170000", "n1"), "timestamp": "1716170000", "nonce": "n1",
              "echostr": "7253398126405126431"}
     response = requests.get(url, params=query, timeout=5)
     assert (response.status_code, response.text) == (200, "7253398126405126431")
     assert response.headers["Content-Type"] == "text/plain; charset=utf-8"
-    ts, nonce = str(int(datetime.now().timestamp())), "live"
+    ts, nonce = str(int(datetime.now().timestamp())), "live-" + secrets.token_hex(4)
     message = json_event("o-live-" + new_user(), int(ts), "other_event", [])
-    response = requests.post(url, params={"signature": sign(TOKEN, ts, nonce), "timestamp": ts, "nonce": nonce},
-                             data=xml_event("o-live", int(ts), POPUP, []).encode(),
+    encrypt = seal(xml_event("o-live", int(ts), POPUP, []))
+    response = requests.post(url, params={"signature": sign(TOKEN, ts, nonce), "timestamp": ts, "nonce": nonce,
+                                          "encrypt_type": "aes", "msg_signature": sign(TOKEN, ts, nonce, encrypt)},
+                             data=f"<xml><Encrypt><![CDATA[{encrypt}]]></Encrypt></xml>".encode(),
                              headers={"Content-Type": "text/xml"}, timeout=5)
     assert (response.status_code, response.text) == (200, "success")
     response = requests.post(url, params={"timestamp": ts, "nonce": nonce, "encrypt_type": "aes",
                                           "msg_signature": sign(TOKEN, ts, nonce, "x")},
                              data=message, headers={"Content-Type": "application/json"}, timeout=5)
     assert response.status_code == 401 and response.json()["error"]["code"] == "UNAUTHENTICATED"
+
+
+# ---- pushes bigger than WeChat sends -------------------------------------------------------------
+
+def test_oversized_signed_pushes_are_400_and_change_nothing(api, push) -> None:
+    """150 templates (over DynamoDB's 100-item transaction), a 2,000-character TemplateId, a
+    3,000-character FromUserName or a 5,000-digit CreateTime: a clean 400 (WeChat gives up after its
+    3 retries), never a 5xx that it would retry, and nothing is written."""
+    _, member = api.new_member()
+    openid = api.call("GET", f"/v1/admin/members/{member['member_id']}", admin=True)[1]["openid"]
+    cases = [
+        xml_event(openid, NOW_TS, POPUP, accept(*(f"T-{i}" for i in range(150)))),
+        json_event(openid, NOW_TS, POPUP, accept("T" * 2000)),
+        json_event(openid, NOW_TS, POPUP, accept("T-ok", "T 空格")),
+        xml_event("o" * 3000, NOW_TS, POPUP, accept("T-ok")),
+        xml_event(openid + "\u202e", NOW_TS, POPUP, accept("T-ok")),
+        xml_event(openid, NOW_TS, POPUP, accept("T-ok")).replace(f"<CreateTime>{NOW_TS}", "<CreateTime>" + "9" * 5000),
+        xml_event(openid, NOW_TS, POPUP, accept("T-ok")).replace(f"<CreateTime>{NOW_TS}", "<CreateTime>\u00b2"),
+        json_event(openid, NOW_TS, POPUP, [{"TemplateId": "T-ok", "SubscribeStatusString": "accept" + "x" * 200}]),
+    ]
+    for message in cases:
+        status, _, body = push.send(message, kind="json" if message.startswith("{") else "xml")
+        assert status == 400 and json.loads(body)["error"]["code"] == "VALIDATION_ERROR", (message[:80], body)
+    assert grants(api, member["member_id"]) == {}
+    assert push.send(xml_event(openid, NOW_TS, POPUP, accept(*(f"T-{i}" for i in range(20)))))[::2] == \
+        (200, "success")
+    assert len(grants(api, member["member_id"])) == 20
+
+
+def test_a_sent_event_with_a_huge_error_code_is_recorded_without_it(api, push) -> None:
+    from chalicelib.store.messaging import SubscriptionRecord
+
+    _, member = api.new_member()
+    openid = api.call("GET", f"/v1/admin/members/{member['member_id']}", admin=True)[1]["openid"]
+    for created, code in ((NOW_TS - 2, "9" * 100), (NOW_TS - 1, "\u00b2")):
+        sent = [{"TemplateId": "T-code", "MsgID": "1", "ErrorCode": code, "ErrorStatus": "failed"}]
+        assert push.send(json_event(openid, created, SENT, sent), kind="json")[::2] == (200, "success")
+        assert SubscriptionRecord.get(openid, "T-code", consistent_read=True).send_error_code is None
+
+
+@pytest.mark.parametrize("timestamp", ["\u00b2", "9" * 5000, "１７"])
+def test_a_push_timestamp_that_is_not_ascii_digits_is_401(client, timestamp: str) -> None:
+    query = {"signature": sign(TOKEN, timestamp, "n1"), "timestamp": timestamp, "nonce": "n1"}
+    response = client.http.post("/v1/wechat/push?" + urlencode(query), headers={"Content-Type": "text/xml"},
+                                body="<xml></xml>")
+    assert response.status_code == 401 and json.loads(response.body)["error"]["code"] == "UNAUTHENTICATED"

@@ -32,6 +32,11 @@ SECRET_NAMES = (
 )
 # Values planted in the packaging environment: none may end up in the template.
 CANARIES = {name: f"canary-{name.lower()}-must-not-leak" for name in SECRET_NAMES}
+# Secrets strong enough for a deployed stage (the app refuses to start without them).
+DEPLOYED_SECRETS = {
+    "TOKEN_SECRET": "t" * 32, "ADMIN_API_KEYS": "a" * 16, "WECHAT_APPID": "wx-appid", "WECHAT_SECRET": "s",
+    "WECHAT_TOKEN": "t", "WECHAT_ENCODING_AES_KEY": "k" * 43,
+}
 # The models as the stage's Lambda sees them: imported under the stage's environment.
 MODELS_SCRIPT = """
 import json
@@ -445,7 +450,7 @@ def test_the_package_imports_on_python312(package_dir: Path, tmp_path: Path) -> 
     result = subprocess.run(
         [python, "-I", "-c", IMPORT_SCRIPT, *modules],
         cwd=tmp_path,
-        env={**stage_environment(STAGE), "AWS_DEFAULT_REGION": "us-east-1"},
+        env={**stage_environment(STAGE), **DEPLOYED_SECRETS, "AWS_DEFAULT_REGION": "us-east-1"},
         capture_output=True,
         text=True,
     )

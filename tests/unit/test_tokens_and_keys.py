@@ -42,3 +42,18 @@ def test_admin_identity_names_the_key_without_revealing_it() -> None:
     for bad in (None, "", "k-three", "k-one "):
         with pytest.raises(Unauthenticated):
             admin_identity(("k-one", "k-two"), bad)
+
+
+@pytest.mark.parametrize("presented", ["abc.\xe9", "\xe9", "e30.\u4e2d\u6587", "x\ud800y.z", "a.b\ud800"])
+def test_a_non_ascii_token_is_unauthenticated(presented: str) -> None:
+    with pytest.raises(Unauthenticated):
+        verify_token(SECRET, presented, now=1)
+    token = issue_token(SECRET, Principal("o1", None), now=0, ttl=60)
+    with pytest.raises(Unauthenticated):
+        verify_token(SECRET, token + presented, now=1)
+
+
+@pytest.mark.parametrize("presented", ["k-on\xe9", "\u4e2d\u6587", "k-one\ud800"])
+def test_a_non_ascii_admin_key_is_unauthenticated(presented: str) -> None:
+    with pytest.raises(Unauthenticated):
+        admin_identity(("k-one", "k-two"), presented)
