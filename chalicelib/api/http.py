@@ -24,7 +24,7 @@ from chalicelib.api.declare import ADMIN, OPTIONAL_TOKEN, ROUTES, TOKEN, RouteSp
 from chalicelib.config import settings
 from chalicelib.domain.tokens import Principal, admin_identity, verify_token
 from chalicelib.errors import AppError, NotFound, PayloadTooLarge, Unauthenticated, ValidationError
-from chalicelib.schema import Int, Obj, Schema
+from chalicelib.schema import Int, Obj, Schema, parse_json
 
 MAX_BODY_BYTES = 64 * 1024
 JSON_TYPE = "application/json; charset=utf-8"
@@ -113,37 +113,6 @@ def preflight() -> Response:
 def _raw_body(request: Request) -> bytes:
     raw = request.raw_body or b""
     return raw.encode("utf-8") if isinstance(raw, str) else raw
-
-
-class _DuplicateKey(ValueError):
-    def __init__(self, key: str) -> None:
-        super().__init__(key)
-        self.key = key
-
-
-def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    obj: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in obj:
-            raise _DuplicateKey(key)
-        obj[key] = value
-    return obj
-
-
-def _reject_constant(name: str) -> Any:
-    raise ValueError(name)
-
-
-def parse_json(raw: bytes) -> Any:
-    """Strict JSON: UTF-8, no NaN/Infinity, no repeated key, bounded nesting."""
-    try:
-        return json.loads(raw.decode("utf-8"), object_pairs_hook=_unique_keys, parse_constant=_reject_constant)
-    except _DuplicateKey as exc:
-        raise ValidationError(messages.DUPLICATE_KEY.format(exc.key), exc.key) from None
-    except RecursionError:
-        raise ValidationError(messages.TOO_DEEP, "") from None
-    except (UnicodeDecodeError, ValueError):
-        raise ValidationError(messages.NOT_JSON, "") from None
 
 
 def _read_body(spec: RouteSpec, request: Request, raw: bytes) -> dict[str, Any]:

@@ -9,7 +9,8 @@ OpenAPI 3.1 uses); a named object becomes a `$ref` to `#/components/schemas/<nam
 """
 from chalicelib.schema.base import Schema, child
 from chalicelib.schema.containers import Arr, Map, Obj, OneOf, Prop, opt, req
+from chalicelib.schema.parsing import parse_json
 from chalicelib.schema.scalars import Bool, Day, Enum, Instant, Int, Scalar, Str, clean_text
 
 __all__ = ["Arr", "Bool", "Day", "Enum", "Instant", "Int", "Map", "Obj", "OneOf", "Prop", "Scalar", "Schema", "Str",
-           "child", "clean_text", "opt", "req"]
+           "child", "clean_text", "opt", "parse_json", "req"]

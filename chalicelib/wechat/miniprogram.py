@@ -124,7 +124,7 @@ class WeChatGateway:
         result = self._call(lambda c: c.post("wxa/business/getuserphonenumber",
                                              api_base_url=self._conf.wechat_api_base_url + "/",
                                              data={"code": phone_code}),
-                            invalid=ValidationError("phone_code is invalid or expired"))
+                            invalid=ValidationError("手机号授权码无效或已过期", "phone_code"))
         info = result.get("phone_info") if isinstance(result, dict) else None
         number = info.get("purePhoneNumber") or info.get("phoneNumber") if isinstance(info, dict) else None
         if not number:

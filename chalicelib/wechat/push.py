@@ -26,6 +26,7 @@ from typing import Any
 
 from chalicelib.config import Settings
 from chalicelib.errors import Unauthenticated, ValidationError
+from chalicelib.schema import parse_json
 
 MAX_SKEW_SECONDS = 300
 MAX_NONCE_CHARS = 64
@@ -161,7 +162,7 @@ def parse_document(body: bytes) -> dict[str, Any]:
     try:
         text = body.decode("utf-8").strip()
     except UnicodeDecodeError:
-        raise ValidationError("push body is not UTF-8") from None
+        raise ValidationError("推送内容不是 UTF-8 文本", "") from None
     if text.startswith("<"):
         from xml.parsers.expat import ExpatError
 
@@ -169,15 +170,12 @@ def parse_document(body: bytes) -> dict[str, Any]:
 
         try:
             value = xmltodict.parse(text).get("xml")
-        except (ExpatError, ValueError):
-            raise ValidationError("push body is not valid XML") from None
+        except (ExpatError, ValueError, RecursionError):
+            raise ValidationError("推送内容不是有效的 XML", "") from None
     else:
-        try:
-            value = json.loads(text)
-        except ValueError:
-            raise ValidationError("push body is neither XML nor JSON") from None
+        value = parse_json(text.encode("utf-8"))
     if not isinstance(value, dict):
-        raise ValidationError("push body must be an object")
+        raise ValidationError("推送内容应为 XML 或 JSON 对象", "")
     return value
 
 

@@ -638,6 +638,7 @@ def test_attack_is_a_4xx_envelope_and_changes_nothing(world: World, attack: Atta
 
 def test_admin_lists_honour_limit(world: World) -> None:
     for path in ("/v1/admin/coupon-templates", "/v1/admin/rewards"):
+        assert world.api.call("POST", path, VALID[("POST", path)], admin=True)[0] == 201
         status, page = world.api.call("GET", f"{path}?limit=1", admin=True)
         assert status == 200, page
         assert len(page["items"]) == 1 and page["next_cursor"], page
