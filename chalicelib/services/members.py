@@ -15,7 +15,7 @@ from chalicelib.errors import AlreadyMember, BirthdayLocked, NotAMember, NotFoun
 from chalicelib.services.common import resolve_member
 from chalicelib.services.coupons import signup_gift
 from chalicelib.services.runner import Command, Decision, commit, run
-from chalicelib.store import coupons, ledger, members, messaging, settings
+from chalicelib.store import coupons, ledger, members, messaging, rewards, settings
 from chalicelib.store.parts import Get, UnitOfWork, every
 from chalicelib.wechat.miniprogram import WeChatGateway
 
@@ -124,8 +124,9 @@ def update_me(uow: UnitOfWork, wechat: WeChatGateway, principal: Principal, prof
 def delete_me(uow: UnitOfWork, principal: Principal) -> None:
     """Erase the member's personal data (PIPL): the member becomes a tombstone, the anonymised
     ledger closes at zero and loses its free-text notes, the openid (with its session_key) and the
-    referral code are freed, the coupons removed. The notes go in the closing transaction when
-    few (`NOTES_IN_CLOSE`), the rest right after it, a transaction per hundred."""
+    referral code are freed, the coupons removed, the gifts' shipping addresses erased. The notes go
+    in the closing transaction when few (`NOTES_IN_CLOSE`), the rest right after it, a transaction
+    per hundred."""
     member, program = resolve_member(uow, principal)
     noted = {seq for seq, has_note in every(uow, lambda cursor: ledger.noted(member.member_id, cursor)) if has_note}
 
@@ -145,6 +146,7 @@ def delete_me(uow: UnitOfWork, principal: Principal) -> None:
     for start in range(0, len(rest), NOTES_PER_BATCH):
         commit(uow, [ledger.erase_note(member.member_id, seq) for seq in rest[start:start + NOTES_PER_BATCH]])
     coupons.remove_member_coupons(uow, member.member_id)
+    rewards.erase_addresses(uow, member.member_id)
 
 
 def admin_view(uow: UnitOfWork, member: Member, program: Program) -> dict[str, Any]:

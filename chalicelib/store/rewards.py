@@ -30,6 +30,7 @@ from chalicelib.store.parts import (
     Op,
     Put,
     Query,
+    UnitOfWork,
     Update,
     Write,
     absent,
@@ -219,3 +220,20 @@ def ship(redemption_id: str, note: str | None, now: datetime) -> Update:
         ops += (assign(RedemptionRecord.note, note),)
     return Update(RedemptionRecord, (redemption_id,), ops, condition=eq(RedemptionRecord.fulfilment_status, "pending"),
                   error=NotPending())
+
+
+def erase_addresses(uow: UnitOfWork, member_id: str) -> None:
+    """Remove the shipping addresses of a closed account's redemptions, a page (one transaction)
+    at a time (the redemptions stay, anonymised like the ledger)."""
+    cursor: str | None = None
+    while True:
+        page = uow.query(Query(RedemptionRecord, member_id, to_redemption, limit=100, cursor=cursor,
+                               index=MemberRedemptionsIndex))
+        writes = [Update(RedemptionRecord, (found.redemption_id,), (assign(RedemptionRecord.address, None),),
+                         condition=eq(RedemptionRecord.member_id, member_id))
+                  for found in page.items if found is not None and found.address is not None]
+        if writes:
+            uow.write(*writes)
+        if page.cursor is None:
+            return
+        cursor = page.cursor
