@@ -22,6 +22,8 @@ from chalicelib.domain.points import (
 )
 from chalicelib.errors import InsufficientPoints, NegativeBalance
 
+ACCOUNT_CLOSED = "account_closed"  # the reason of the last entry of a closed account's ledger
+
 
 class LedgerPlan:
     """The entries and resulting points of one change to one member, built step by step."""

@@ -7,7 +7,7 @@ from typing import Any
 
 from chalicelib import clock
 from chalicelib.config import settings as app_settings
-from chalicelib.domain.ledger import LedgerPlan
+from chalicelib.domain.ledger import ACCOUNT_CLOSED, LedgerPlan
 from chalicelib.domain.member import Member, member_view, new_referral_code
 from chalicelib.domain.program import Program
 from chalicelib.domain.tokens import Principal, issue_token
@@ -136,7 +136,7 @@ def delete_me(uow: UnitOfWork, principal: Principal) -> None:
             raise NotAMember()
         now = clock.now()
         plan = LedgerPlan(current, now=now, keep_years=read["program"].keep_years)
-        plan.add(-plan.points.balance, "account_closed")
+        plan.add(-plan.points.balance, ACCOUNT_CLOSED)
         erased = sorted(noted | set(range(member.seq + 1, current.seq + 1)))  # + entries written since
         closing = [ledger.erase_note(current.member_id, seq) for seq in erased[:NOTES_IN_CLOSE]]
         return Decision(erased[NOTES_IN_CLOSE:], [*members.close(current, plan.entries, now), *closing])

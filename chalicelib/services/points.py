@@ -6,7 +6,7 @@ from dataclasses import replace
 from typing import Any
 
 from chalicelib import clock
-from chalicelib.domain.ledger import LedgerPlan
+from chalicelib.domain.ledger import ACCOUNT_CLOSED, LedgerPlan
 from chalicelib.domain.member import Member, ledger_entry_view
 from chalicelib.domain.program import Program
 from chalicelib.domain.tokens import Principal
@@ -19,9 +19,14 @@ from chalicelib.store.parts import Get, UnitOfWork
 
 
 def ledger_page(uow: UnitOfWork, principal: Principal, *, limit: int, cursor: str | None) -> dict[str, Any]:
-    """The member's ledger, newest first: every page checks that the token's member is live and
-    still its openid's (one read), then reads the page (one Query; a cursor of another member's
-    ledger is a ValidationError)."""
+    """The member's ledger, newest first (a cursor of another member's ledger is a ValidationError).
+    The first page of a token that names its member is one Query: closing an account writes its
+    last entry (`account_closed`), so a closed account shows at the top of that page. Any other
+    page first checks that the token's member is live and still its openid's (one read)."""
+    if cursor is None and principal.member_id is not None:
+        entries = uow.query(ledger.page(principal.member_id, limit, None)).items
+        if entries and entries[0].reason != ACCOUNT_CLOSED:
+            return _page(entries, limit)
     return _page(uow.query(ledger.page(live_member_id(uow, principal), limit, cursor)).items, limit)
 
 
