@@ -14,7 +14,7 @@ TARGETS = {
     "POST /v1/members (phone_code, new instance)": 2,
     "GET /v1/members/me": 1,
     "GET /v1/points/ledger": 1,
-    "GET /v1/points/ledger (cursor page)": 1,
+    "GET /v1/points/ledger (cursor page)": 2,
     "POST /v1/admin/members/{id}/points": 2,
     "POST /v1/admin/orders": 2,
     "POST /v1/admin/orders (invitee's first order)": 3,
@@ -24,7 +24,7 @@ TARGETS = {
     "POST /v1/coupon-center/{template_id}/claim": 2,
     "POST /v1/rewards/{reward_id}/redeem": 2,
     "POST /v1/admin/orders (with a coupon)": 2,
-    "GET /v1/coupons": 1,
+    "GET /v1/coupons": 2,
     "GET /v1/coupon-center (visitor)": 1,
     "GET /v1/coupon-center (member)": 1,
 }
@@ -39,8 +39,12 @@ NOTES = {
         "The order's first answer is stored on the order item, so a replay is answered by the first read.",
     "GET /v1/coupon-center (member, tier-restricted templates)":
         "Some template is limited to tiers: the member's tier is read too (member + program), beside the Query.",
-    "GET /v1/coupons (empty wallet)":
-        "An empty first page is checked against the member (who may have closed the account).",
+    "GET /v1/points/ledger (cursor page)":
+        "A page past the first reads the member first (live, and still the token's openid's), then the page: "
+        "a closed account's old token cannot page through its ledger.",
+    "GET /v1/coupons":
+        "Every page reads the member first, then the page: a closed account's coupons are removed after it "
+        "closes, so the page alone cannot prove the account is live.",
 }
 
 
