@@ -66,22 +66,19 @@ def get_member(call: Call) -> dict[str, Any]:
 @route(bp, "GET", "/v1/admin/members/{member_id}/ledger", ADMIN, "A member's ledger, newest first",
        query=PAGE_QUERY, answer=page_of(LEDGER_ENTRY, "LedgerPage"))
 def member_ledger(call: Call) -> dict[str, Any]:
-    return points.ledger_for_admin(uow(), call.params["member_id"], limit=call.query.get("limit", 20),
-                                   cursor=call.query.get("cursor"))
+    return points.ledger_for_admin(uow(), call.params["member_id"], **call.page)
 
 
 @route(bp, "GET", "/v1/admin/members/{member_id}/coupons", ADMIN, "A member's coupons",
        query={"status": COUPON_STATUS, **PAGE_QUERY}, answer=page_of(COUPON, "CouponPage"))
 def member_coupons(call: Call) -> dict[str, Any]:
-    return coupons.wallet_for_admin(uow(), call.params["member_id"], call.query.get("status", "unused"),
-                                    limit=call.query.get("limit", 20), cursor=call.query.get("cursor"))
+    return coupons.wallet_for_admin(uow(), call.params["member_id"], call.query.get("status", "unused"), **call.page)
 
 
 @route(bp, "GET", "/v1/admin/members/{member_id}/redemptions", ADMIN, "A member's redemptions, newest first",
        query=PAGE_QUERY, answer=page_of(REDEMPTION, "RedemptionPage"))
 def member_redemptions(call: Call) -> dict[str, Any]:
-    return rewards.redemptions_for_admin(uow(), call.params["member_id"], limit=call.query.get("limit", 20),
-                                         cursor=call.query.get("cursor"))
+    return rewards.redemptions_for_admin(uow(), call.params["member_id"], **call.page)
 
 
 @route(bp, "POST", "/v1/admin/members/{member_id}/points", ADMIN, "Adjust a member's points (audited)",

@@ -51,8 +51,7 @@ def claim(call: Call) -> tuple[int, Any]:
 @route(bp, "GET", "/v1/coupons", TOKEN, "The wallet", query={"status": COUPON_STATUS, **PAGE_QUERY},
        answer=page_of(COUPON, "CouponPage"))
 def wallet(call: Call) -> dict[str, Any]:
-    return coupons.wallet(uow(), call.token, call.query.get("status", "unused"), limit=call.query.get("limit", 20),
-                          cursor=call.query.get("cursor"))
+    return coupons.wallet(uow(), call.token, call.query.get("status", "unused"), **call.page)
 
 
 @route(bp, "GET", "/v1/coupons/usable", TOKEN, "The checkout picker: usable coupons, best first",
@@ -84,7 +83,7 @@ def patch_template(call: Call) -> dict[str, Any]:
 @route(bp, "GET", "/v1/admin/coupon-templates", ADMIN, "Coupon templates", query=PAGE_QUERY,
        answer=page_of(TEMPLATE, "CouponTemplatePage"))
 def list_templates(call: Call) -> dict[str, Any]:
-    return coupons.list_templates(uow(), limit=call.query.get("limit", 20), cursor=call.query.get("cursor"))
+    return coupons.list_templates(uow(), **call.page)
 
 
 @route(bp, "GET", "/v1/admin/coupon-templates/{template_id}", ADMIN, "A coupon template", answer=TEMPLATE)

@@ -27,6 +27,7 @@ from chalicelib.errors import AppError, NotFound, PayloadTooLarge, Unauthenticat
 from chalicelib.schema import Int, Obj, Schema, parse_json
 
 MAX_BODY_BYTES = 64 * 1024
+DEFAULT_PAGE = 20
 JSON_TYPE = "application/json; charset=utf-8"
 CORS_HEADERS = "Authorization,Content-Type,X-Admin-Key"
 
@@ -51,6 +52,11 @@ class Call:
     actor: str | None = None
     fields: set[str] = field(default_factory=set)
     raw: bytes = b""
+
+    @property
+    def page(self) -> dict[str, Any]:
+        """`limit` (default 20) and `cursor` of a list route, as keyword arguments of its service."""
+        return {"limit": self.query.get("limit", DEFAULT_PAGE), "cursor": self.query.get("cursor")}
 
     @property
     def token(self) -> Principal:

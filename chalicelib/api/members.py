@@ -88,7 +88,7 @@ def checkin_calendar(call: Call) -> dict[str, Any]:
 @route(bp, "GET", "/v1/points/ledger", TOKEN, "The points ledger, newest first", query=PAGE_QUERY,
        answer=page_of(LEDGER_ENTRY, "LedgerPage"))
 def ledger(call: Call) -> dict[str, Any]:
-    return points.ledger_page(uow(), call.token, limit=call.query.get("limit", 20), cursor=call.query.get("cursor"))
+    return points.ledger_page(uow(), call.token, **call.page)
 
 
 def _profile(body: dict[str, Any]) -> Profile:

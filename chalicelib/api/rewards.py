@@ -53,8 +53,7 @@ def redeem(call: Call) -> tuple[int, Any]:
 @route(bp, "GET", "/v1/redemptions", TOKEN, "The member's redemptions, newest first", query=PAGE_QUERY,
        answer=page_of(REDEMPTION, "RedemptionPage"))
 def my_redemptions(call: Call) -> dict[str, Any]:
-    return rewards.member_redemptions(uow(), call.token, limit=call.query.get("limit", 20),
-                                      cursor=call.query.get("cursor"))
+    return rewards.member_redemptions(uow(), call.token, **call.page)
 
 
 @route(bp, "POST", "/v1/admin/rewards", ADMIN, "Create a reward", status=201, body=REWARD_CREATE,
@@ -71,7 +70,7 @@ def patch_reward(call: Call) -> dict[str, Any]:
 
 @route(bp, "GET", "/v1/admin/rewards", ADMIN, "Rewards", query=PAGE_QUERY, answer=page_of(ADMIN_REWARD, "RewardPage"))
 def list_rewards(call: Call) -> dict[str, Any]:
-    return rewards.list_for_admin(uow(), limit=call.query.get("limit", 20), cursor=call.query.get("cursor"))
+    return rewards.list_for_admin(uow(), **call.page)
 
 
 @route(bp, "GET", "/v1/admin/rewards/{reward_id}", ADMIN, "A reward", answer=ADMIN_REWARD)
@@ -83,8 +82,7 @@ def get_reward(call: Call) -> dict[str, Any]:
        query={"status": Enum(FULFILMENT_STATUSES, description="pending (default) or shipped"), **PAGE_QUERY},
        answer=page_of(FULFILMENT, "FulfilmentPage"))
 def fulfilments(call: Call) -> dict[str, Any]:
-    return rewards.fulfilments(uow(), call.query.get("status", "pending"), limit=call.query.get("limit", 20),
-                               cursor=call.query.get("cursor"))
+    return rewards.fulfilments(uow(), call.query.get("status", "pending"), **call.page)
 
 
 @route(bp, "POST", "/v1/admin/fulfilments/{redemption_id}/ship", ADMIN, "Mark a gift shipped",
