@@ -32,23 +32,12 @@ ATTACKS = generated_attacks() + named_attacks()
 MIN_CASES = 450  # the table was cut from ~820 to ~480 cases by dealing values round-robin; never below 300
 
 
-class FreshConnections(requests.Session):
-    """A session that closes its connection after every request (see the module docstring)."""
-
-    def request(self, *args: Any, **kwargs: Any) -> requests.Response:
-        try:
-            return super().request(*args, **kwargs)
-        finally:
-            self.close()
-
-
 class World:
     """A member with points, an order, a template, a reward and a coupon; a visitor; a deleted member."""
 
     def __init__(self, base_url: str) -> None:
         self.base_url = base_url
         self.live = LiveClient(base_url)
-        self.live.session = FreshConnections()
         self.api = Api(self.live)
         self.token, member = self.api.new_member(nickname="不变", birthday="1990-01-01")
         self.member_id = member["member_id"]
