@@ -5,7 +5,7 @@ from typing import Any
 
 from chalice.app import Blueprint, Response
 
-from chalicelib import clock
+from chalicelib import clock, messages
 from chalicelib.api.declare import ADMIN
 from chalicelib.api.http import Call, route
 from chalicelib.api.shapes import (
@@ -53,7 +53,7 @@ def put_program(call: Call) -> dict[str, Any]:
        query={"phone": Str(20, pattern="\\+?[0-9]{5,19}")}, answer=list_of(ADMIN_MEMBER, "AdminMemberList", 100))
 def find_members(call: Call) -> dict[str, Any]:
     if "phone" not in call.query:
-        raise ValidationError("缺少必填项：phone", "phone")
+        raise ValidationError(messages.REQUIRED.format("phone"), "phone")
     return members.find_by_phone(uow(), call.query["phone"])
 
 
@@ -85,7 +85,7 @@ def member_redemptions(call: Call) -> dict[str, Any]:
        status=201, body=ADJUSTMENT, answer=ADJUSTED, refusals=(409,))
 def adjust_points(call: Call) -> tuple[int, Any]:
     if call.body["delta"] == 0:
-        raise ValidationError("delta 不能为 0", "delta")
+        raise ValidationError(messages.MUST_DIFFER_FROM_ZERO.format("delta"), "delta")
     return points.adjust_points(uow(), call.params["member_id"], request_id=call.body["request_id"],
                                 delta=call.body["delta"], reason=call.body["reason"], actor=call.actor or "")
 

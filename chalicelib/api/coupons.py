@@ -6,6 +6,7 @@ from typing import Any
 
 from chalice.app import Blueprint
 
+from chalicelib import messages
 from chalicelib.api.declare import ADMIN, OPTIONAL_TOKEN, TOKEN
 from chalicelib.api.http import Call, route
 from chalicelib.api.shapes import (
@@ -59,7 +60,7 @@ def wallet(call: Call) -> dict[str, Any]:
        answer=list_of(USABLE_COUPON, "UsableCouponList"))
 def usable(call: Call) -> dict[str, Any]:
     if "subtotal_fen" not in call.query:
-        raise ValidationError("缺少必填项：subtotal_fen", "subtotal_fen")
+        raise ValidationError(messages.REQUIRED.format("subtotal_fen"), "subtotal_fen")
     return coupons.usable(uow(), call.token, call.query["subtotal_fen"])
 
 
@@ -97,6 +98,6 @@ def issue(call: Call) -> tuple[int, Any]:
     if "segment" in call.body:
         raise ValidationError("RFM 分群尚未开放，请使用 member_ids", "segment")
     if "member_ids" not in call.body:
-        raise ValidationError("缺少必填项：member_ids", "member_ids")
+        raise ValidationError(messages.REQUIRED.format("member_ids"), "member_ids")
     return coupons.issue_to_members(uow(), call.body["template_id"], list(dict.fromkeys(call.body["member_ids"])),
                                     call.body["request_id"], call.actor or "")
