@@ -72,6 +72,20 @@ class Api:
                 return items
 
 
+def assert_error_body(body: Any) -> None:
+    """`body` is exactly the contract's error envelope: a non-empty `code` and `message` (no stack
+    trace), and `field` (a string) on a VALIDATION_ERROR and only there."""
+    assert isinstance(body, dict) and list(body) == ["error"], body
+    error = body["error"]
+    assert isinstance(error, dict) and isinstance(error.get("code"), str) and error["code"], body
+    assert isinstance(error.get("message"), str) and error["message"].strip(), body
+    assert "Traceback" not in error["message"], body
+    if error["code"] == "VALIDATION_ERROR":
+        assert set(error) == {"code", "message", "field"} and isinstance(error["field"], str), body
+    else:
+        assert set(error) == {"code", "message"}, body
+
+
 def new_user() -> str:
     """A WeChat user name no other test uses."""
     return "u" + uuid.uuid4().hex[:12]

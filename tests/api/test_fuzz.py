@@ -33,7 +33,7 @@ from typing import Any
 
 import pytest
 import schemathesis
-from helpers import Api, LiveClient, new_user
+from helpers import Api, LiveClient, assert_error_body, new_user
 from hypothesis import HealthCheck, Phase, settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
@@ -139,16 +139,7 @@ def assert_envelope(response: Any) -> None:
     """A non-2xx answer is exactly the contract's envelope: `field` (a string) on VALIDATION_ERROR only."""
     if response.status_code < 400:
         return
-    body = json.loads(response.content)
-    assert isinstance(body, dict) and set(body) == {"error"}, body
-    error = body["error"]
-    assert isinstance(error.get("code"), str) and error["code"], body
-    assert isinstance(error.get("message"), str) and error["message"], body
-    assert "Traceback" not in error["message"], body
-    if error["code"] == "VALIDATION_ERROR":
-        assert set(error) == {"code", "message", "field"} and isinstance(error["field"], str), body
-    else:
-        assert set(error) == {"code", "message"}, body
+    assert_error_body(json.loads(response.content))
     if response.status_code == 503:
         assert response.headers.get("Retry-After", "").isdigit(), dict(response.headers)
 
