@@ -90,7 +90,7 @@ REWARD = Obj(fields(
 ), name="Reward")
 ADMIN_REWARD = REWARD.extend("AdminReward", fields(stock=nullable(COUNT)))
 ADDRESS = Obj(fields(
-    name=Str(64, display=True, title="收货人"), phone=Str(11, pattern="1[0-9]{10}", title="收货手机号"),
+    name=Str(64, display=True, title="收货人"), phone=Str(11, pattern="[0-9]{11}", title="收货手机号"),
     region=Str(64, display=True, title="所在地区"), detail=Str(500, title="详细地址")), name="Address")
 REDEMPTION = Obj(fields(
     redemption_id=ID, reward_id=ID, reward_name=Str(64), kind=Enum(["coupon", "gift"]), points_spent=COUNT,
