@@ -4,12 +4,19 @@ A plan first settles the member at `now`: pending order points whose return wind
 become spendable (one `order` entry each) and lots that expired are written off (one `expire`
 entry). Then the change's own entries follow. So the sum of a member's ledger deltas always equals
 the spendable points they hold, whichever write (or job) comes first after an expiry.
+
+The plan also keeps what its change adds to the store-wide figures (`tally`): each own entry by its
+kind on its date (order points on the paid date), pending points held or cancelled, and the change
+of each earning year's lots. Settling adds nothing there: matured points were booked on their
+maturity date when held, and expiry is counted from the lots at its instant.
 """
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime
+from datetime import date, datetime
 
+from chalicelib.clock import business_date
+from chalicelib.domain.analytics import Tally, lot_changes, pending_flow, points_flow
 from chalicelib.domain.member import LedgerEntry, Member
 from chalicelib.domain.points import (
     PendingPoints,
@@ -22,8 +29,6 @@ from chalicelib.domain.points import (
 )
 from chalicelib.errors import InsufficientPoints, NegativeBalance
 
-ACCOUNT_CLOSED = "account_closed"  # the reason of the last entry of a closed account's ledger
-
 
 class LedgerPlan:
     """The entries and resulting points of one change to one member, built step by step."""
@@ -33,6 +38,8 @@ class LedgerPlan:
         self.base_seq = member.seq
         self.now = now
         self.entries: list[LedgerEntry] = []
+        self.flows = Tally()
+        self._initial = member.points
         points, ready = matured(member.points, now)
         self.points = points
         balance = member.points.balance
@@ -40,6 +47,7 @@ class LedgerPlan:
             balance += item.points
             self._append(item.points, balance, "order", ref=item.order_id)
         self.points, expired = split_expired(points, now, keep_years)
+        self._written_off = expired
         if expired:
             self._append(-sum(expired.values()), self.points.balance, "expire",
                          ref=",".join(str(y) for y in sorted(expired)))
@@ -54,10 +62,17 @@ class LedgerPlan:
         """Points this plan writes off as expired."""
         return -sum(e.delta for e in self.entries if e.reason == "expire")
 
+    @property
+    def tally(self) -> Tally:
+        """What the plan adds to the store-wide figures."""
+        return Tally(self.flows.days.copy(), lot_changes(self._initial, self.points, self._written_off))
+
     def add(self, delta: int, reason: str, *, ref: str | None = None, note: str | None = None,
-            actor: str | None = None) -> LedgerEntry:
-        """Apply `delta` now (credits land in this year's lot) and record it as one entry."""
+            actor: str | None = None, on: date | None = None) -> LedgerEntry:
+        """Apply `delta` now (credits land in this year's lot) and record it as one entry; the figures
+        count it on `on` (default: today)."""
         self.points = apply_delta(self.points, delta, earning_year(self.now))
+        self.flows.merge(points_flow(on or business_date(self.now), delta, reason))
         return self._append(delta, self.points.balance, reason, ref=ref, note=note, actor=actor)
 
     def spend(self, points: int, reason: str, *, ref: str | None = None, note: str | None = None) -> LedgerEntry:
@@ -79,15 +94,32 @@ class LedgerPlan:
         """The member with this plan's points and ledger sequence."""
         return replace(member, points=self.points, seq=self.seq)
 
-    def hold(self, order_id: str, points: int, available_at: datetime) -> None:
-        """Keep an order's points pending until `available_at` (no entry until they mature)."""
+    def hold(self, order_id: str, points: int, available_at: datetime, *, on: date) -> None:
+        """Keep an order's points pending until `available_at` (no entry until they mature); the
+        figures count them issued on `on`, the paid date."""
         pending = self.points.pending + (PendingPoints(order_id, points, available_at),)
         self.points = Points(self.points.lots, self.points.debt, pending)
+        self.flows.merge(pending_flow(on, points, business_date(available_at), "issued"))
 
     def cancel_pending(self, order_id: str, wanted: int) -> int:
         """Cancel up to `wanted` pending points of an order; return how many were cancelled."""
+        before = self.points.pending
         self.points, cancelled = cancel_pending(self.points, order_id, wanted)
+        self._drop(before, self.points.pending, "clawed_back")
         return cancelled
+
+    def forfeit_pending(self) -> None:
+        """Drop every pending point (a closed account)."""
+        before = self.points.pending
+        self.points = replace(self.points, pending=())
+        self._drop(before, (), "forfeited")
+
+    def _drop(self, before: tuple[PendingPoints, ...], after: tuple[PendingPoints, ...], kind: str) -> None:
+        left = {(p.order_id, p.available_at): p.points for p in after}
+        for item in before:
+            gone = item.points - left.get((item.order_id, item.available_at), 0)
+            if gone > 0:
+                self.flows.merge(pending_flow(business_date(self.now), gone, business_date(item.available_at), kind))
 
     def _append(self, delta: int, balance_after: int, reason: str, **details: str | None) -> LedgerEntry:
         entry = LedgerEntry(member_id=self.member_id, seq=self.seq + 1, delta=delta,

@@ -3,11 +3,12 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from chalicelib.clock import business_date, render
 from chalicelib.domain.checkin import CheckinState, current_streak
+from chalicelib.domain.orders import OrderDay
 from chalicelib.domain.points import Points, expiry_schedule, matured, split_expired
 from chalicelib.domain.program import Program, Tier
 from chalicelib.domain.tiers import TierChange, growth_value, growth_view, tier_change, tier_view
@@ -15,12 +16,15 @@ from chalicelib.domain.tiers import TierChange, growth_value, growth_view, tier_
 GENDERS = ("male", "female", "unknown")
 REFERRAL_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 REFERRAL_CODE_LENGTH = 8
+ACCOUNT_CLOSED = "account_closed"  # the reason of the last entry of a closed account's ledger
 
 
 @dataclass
 class Member:
     """One member's state as read from the store: `seq` is the number of the latest ledger entry,
-    `version` the number of state writes so far (the store's optimistic lock)."""
+    `version` the number of state writes so far (the store's optimistic lock). `order_days` (orders
+    by paid date), `active_days` (activity dates, monthly bitmasks) and `tier_place` (where the
+    member counts in the tier figures) keep what RFM and the store-wide figures need."""
 
     member_id: str
     openid: str
@@ -41,6 +45,9 @@ class Member:
     checkin: CheckinState = field(default_factory=lambda: CheckinState({}, {}))
     interactions: dict[str, dict[str, int]] = field(default_factory=dict)
     orders_count: int = 0
+    order_days: dict[date, OrderDay] = field(default_factory=dict)
+    active_days: dict[str, int] = field(default_factory=dict)
+    tier_place: str | None = None
 
 
 @dataclass(frozen=True)

@@ -30,6 +30,16 @@ class Order:
 
 
 @dataclass(frozen=True)
+class OrderDay:
+    """A member's orders paid on one date: all of them, those not fully refunded, and their net spend
+    (what RFM and the buyer figures need, kept on the member)."""
+
+    orders: int
+    live: int
+    net_fen: int
+
+
+@dataclass(frozen=True)
 class Refund:
     """One recorded refund of an order; `seq` numbers an order's refunds from 1."""
 

@@ -6,12 +6,14 @@ from datetime import date
 from typing import Any
 
 from chalicelib import clock
+from chalicelib.domain.analytics import Tally
 from chalicelib.domain.checkin import calendar_view, check_in, make_up
 from chalicelib.domain.ledger import LedgerPlan
 from chalicelib.domain.member import Member
 from chalicelib.domain.program import Program
 from chalicelib.domain.tokens import Principal
 from chalicelib.services.common import resolve_member, run_for_member
+from chalicelib.services.figures import save_member
 from chalicelib.services.runner import Command, Decision
 from chalicelib.store import members, settings
 from chalicelib.store.parts import UnitOfWork
@@ -35,10 +37,10 @@ def check_in_now(uow: UnitOfWork, principal: Principal, makeup_day: date | None)
             plan.add(outcome.points, "checkin", ref=day)
         if outcome.bonus_points:
             plan.add(outcome.bonus_points, "checkin_streak_bonus", ref=day)
-        after = plan.settled(replace(member, checkin=outcome.state))
         answer = {"date": day, "streak": outcome.streak, "points_awarded": outcome.points,
                   "bonus_points": outcome.bonus_points, "balance": plan.points.balance}
-        return Decision(answer, members.save(member, after, plan.entries, base_tier=program.base_tier.code))
+        return Decision(answer, save_member(member, replace(member, checkin=outcome.state), program, now, plan=plan,
+                                            active_on=today, tally=Tally().count(today, checkins=1)))
 
     return run_for_member(uow, principal, lambda member_id: Command(
         {"member": members.member(member_id), "program": settings.program()}, decide))[1]

@@ -31,6 +31,7 @@ from chalicelib.services.common import (
     resolve_member,
     run_for_member,
 )
+from chalicelib.services.figures import activity, issued
 from chalicelib.services.runner import RECORDED_ANSWER, Command, Decision, run
 from chalicelib.store import coupons, members, settings
 from chalicelib.store.idempotency import RequestKey
@@ -104,7 +105,8 @@ def claim(uow: UnitOfWork, principal: Principal, template_id: str, request_id: s
             refuse(template.refusal(read["claimed"], now=now,
                                     tier_code=member_tier(read["member"], read["program"], now).code))
             coupon = _coupon(template, member_id, "claim", now)
-            return Decision(coupon_view(coupon, now), coupons.issue(template, [coupon]))
+            return Decision(coupon_view(coupon, now), [*issued(template, [coupon]),
+                                                       *activity(read["member"], read["program"], now)])
 
         reads: dict[str, Get[Any, Any]] = {
             "member": members.member(member_id), "program": settings.program(),
@@ -126,7 +128,7 @@ def signup_gift(uow: UnitOfWork, member: Member, program: Program, now: datetime
     writes: list[Write] = []
     for template in found.values():
         if template is not None and template.refusal(0, now=now) is None:
-            writes += coupons.issue(template, [_coupon(template, member.member_id, "signup", now)])
+            writes += issued(template, [_coupon(template, member.member_id, "signup", now)])
     return writes
 
 
@@ -204,16 +206,16 @@ def _issue_batch(template_id: str, member_ids: list[str], key: RequestKey, diges
         if template is None or not template.active:
             raise NotFound("优惠券模板不存在或已停用")
         now = clock.now()
-        issued: list[Coupon] = []
+        given: list[Coupon] = []
         for i in range(len(member_ids)):
             member: Member | None = read[f"member{i}"]
             if member is None:
                 continue
             tier = member_tier(member, read["program"], now).code
-            if template.refusal(read[f"claimed{i}"], now=now, tier_code=tier, issuing=len(issued)) is None:
-                issued.append(_coupon(template, member.member_id, "admin", now))
-        counts = {"issued": len(issued), "skipped": len(member_ids) - len(issued)}
-        return Decision(counts, coupons.issue(template, issued) if issued else [], status=202)
+            if template.refusal(read[f"claimed{i}"], now=now, tier_code=tier, issuing=len(given)) is None:
+                given.append(_coupon(template, member.member_id, "admin", now))
+        counts = {"issued": len(given), "skipped": len(member_ids) - len(given)}
+        return Decision(counts, issued(template, given) if given else [], status=202)
 
     return Command(reads, decide, key=key, fingerprint=digest)
 
@@ -234,7 +236,7 @@ def issue_by_job(uow: UnitOfWork, member: Member, template_id: str, key: str, *,
         refuse(template.refusal(read["claimed"], now=as_of, tier_code=tier))
         coupon = _coupon(template, current.member_id, source, as_of)
         decided.append({"coupon_id": coupon.coupon_id, "name": template.name})
-        return Decision(decided[-1], coupons.issue(template, [coupon]))
+        return Decision(decided[-1], issued(template, [coupon]))
 
     reads: dict[str, Get[Any, Any]] = {
         "member": members.member(member.member_id), "program": settings.program(),

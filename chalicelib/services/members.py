@@ -7,13 +7,15 @@ from typing import Any
 
 from chalicelib import clock
 from chalicelib.config import settings as app_settings
-from chalicelib.domain.ledger import ACCOUNT_CLOSED, LedgerPlan
-from chalicelib.domain.member import Member, member_view, new_referral_code
+from chalicelib.domain.analytics import place_member
+from chalicelib.domain.ledger import LedgerPlan
+from chalicelib.domain.member import ACCOUNT_CLOSED, Member, member_view, new_referral_code
 from chalicelib.domain.program import Program
 from chalicelib.domain.tokens import Principal, issue_token
 from chalicelib.errors import AlreadyMember, BirthdayLocked, NotAMember, NotFound, ReferralCodeInvalid
 from chalicelib.services.common import resolve_member
 from chalicelib.services.coupons import signup_gift
+from chalicelib.services.figures import figures
 from chalicelib.services.runner import Command, Decision, commit, run
 from chalicelib.store import coupons, ledger, members, messaging, rewards, settings
 from chalicelib.store.parts import Get, UnitOfWork, every
@@ -77,8 +79,10 @@ def signup(uow: UnitOfWork, wechat: WeChatGateway, principal: Principal, profile
         plan = LedgerPlan(member, now=now, keep_years=program.keep_years)
         if program.signup_gift.points:
             plan.add(program.signup_gift.points, "signup_gift")
-        member = plan.settled(member)
+        today = clock.business_date(now)
+        member, placed = place_member(member, plan.settled(member), program, today)
         writes = members.create(member, plan.entries, program.base_tier.code)
+        writes += figures(member.member_id, plan.tally.merge(placed).count(today, new_members=1, members=1))
         writes += signup_gift(uow, member, program, now)
         return Decision(member_view(member, program, now), writes)
 
@@ -136,10 +140,15 @@ def delete_me(uow: UnitOfWork, principal: Principal) -> None:
             raise NotAMember()
         now = clock.now()
         plan = LedgerPlan(current, now=now, keep_years=read["program"].keep_years)
+        plan.forfeit_pending()
         plan.add(-plan.points.balance, ACCOUNT_CLOSED)
+        tally = plan.tally.count(clock.business_date(now), closed_members=1, members=-1)
+        if current.tier_place:
+            tally.tiers[current.tier_place] -= 1
         erased = sorted(noted | set(range(member.seq + 1, current.seq + 1)))  # + entries written since
         closing = [ledger.erase_note(current.member_id, seq) for seq in erased[:NOTES_IN_CLOSE]]
-        return Decision(erased[NOTES_IN_CLOSE:], [*members.close(current, plan.entries, now), *closing])
+        return Decision(erased[NOTES_IN_CLOSE:], [*members.close(current, plan.entries, now), *closing,
+                                                  *figures(current.member_id, tally)])
 
     reads: dict[str, Get[Any, Any]] = {"member": members.member(member.member_id), "program": settings.program()}
     rest = run(uow, Command(reads, decide, first={"member": member, "program": program}))[1]

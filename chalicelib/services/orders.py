@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from chalicelib import clock
+from chalicelib.domain.analytics import Tally, record_order_day, refund_order_day
 from chalicelib.domain.coupons import Coupon, coupon_view, discount_fen, released, unusable_reason
 from chalicelib.domain.ledger import LedgerPlan
 from chalicelib.domain.member import Member, Regrade, member_tier, regrade
@@ -16,6 +17,7 @@ from chalicelib.domain.program import Program
 from chalicelib.domain.tiers import growth_view, tier_view
 from chalicelib.errors import CouponNotUsable, NotFound, OrderConflict
 from chalicelib.services.common import fingerprint
+from chalicelib.services.figures import save_member
 from chalicelib.services.runner import Command, Decision, run
 from chalicelib.store import coupons, members, orders, settings
 from chalicelib.store.idempotency import RequestKey
@@ -56,17 +58,17 @@ def record_order(uow: UnitOfWork, request: OrderRequest) -> tuple[int, Any]:
         used, discount = _coupon_on(read.get("coupon"), request, subtotal, paid_at, now)
         points = program.order_points(request.amount_fen, member_tier(member, program, now).points_multiplier_pct,
                                       program.campaign_pct(paid_date(paid_at), member.birthday))
-        plan = LedgerPlan(member, now=now, keep_years=program.keep_years)
-        available_at = paid_at + timedelta(days=program.order_points_pending_days)
-        if points and available_at > now:
-            plan.hold(request.order_id, points, available_at)
-        elif points:
-            plan.add(points, "order", ref=request.order_id)
+        plan = _award(LedgerPlan(member, now=now, keep_years=program.keep_years), request.order_id, points,
+                      paid_at, paid_at + timedelta(days=program.order_points_pending_days))
+        paid_on = paid_date(paid_at)
         graded = regrade(member, program, earning_year(paid_at), growth_yuan(request.amount_fen), "order", now)
         writes: list[Write] = []
         if member.referred_by and member.orders_count == 0:
             writes += _referral_rewards(uow, member, plan, program, request.order_id, now)
-        after = replace(member, growth=graded.growth, tier_code=graded.tier.code, orders_count=member.orders_count + 1)
+        order_days, ordered = record_order_day(member.order_days, paid_on, request.amount_fen,
+                                               discount if used else None)
+        after = replace(member, growth=graded.growth, tier_code=graded.tier.code, orders_count=member.orders_count + 1,
+                        order_days=order_days)
         answer = {"order_id": request.order_id, "points_awarded": points, "balance": plan.points.balance,
                   **_standing(program, graded, now), "coupon": coupon_view(used, now) if used else None,
                   "discount_fen": discount}
@@ -74,8 +76,8 @@ def record_order(uow: UnitOfWork, request: OrderRequest) -> tuple[int, Any]:
                       earning_year(paid_at), digest, coupon_id=request.coupon_id, subtotal_fen=subtotal,
                       discount_fen=discount)
         writes = [orders.new(order, store_id=request.store_id, items=request.items, answer=answer, now=now),
-                  *members.save(member, plan.settled(after), plan.entries, base_tier=program.base_tier.code,
-                                tier_change=graded.change), *writes]
+                  *save_member(member, after, program, now, plan=plan, active_on=paid_on, tally=ordered,
+                               tier_change=graded.change), *writes]
         if used:
             writes.append(coupons.use(used))
         return Decision(answer, writes)
@@ -85,6 +87,16 @@ def record_order(uow: UnitOfWork, request: OrderRequest) -> tuple[int, Any]:
         reads["coupon"] = coupons.coupon(request.member_id, request.coupon_id)
     return run(uow, Command(reads, decide, key=orders.OrderKey(request.order_id), fingerprint=digest,
                             reused=lambda: OrderConflict("order_id")))
+
+
+def _award(plan: LedgerPlan, order_id: str, points: int, paid_at: datetime, available_at: datetime) -> LedgerPlan:
+    """An order's points: pending until `available_at` when it is still to come, else spendable at once;
+    the figures count them on the paid date either way."""
+    if points and available_at > plan.now:
+        plan.hold(order_id, points, available_at, on=paid_date(paid_at))
+    elif points:
+        plan.add(points, "order", ref=order_id, on=paid_date(paid_at))
+    return plan
 
 
 def _standing(program: Program, graded: Regrade, now: datetime) -> dict[str, Any]:
@@ -126,7 +138,7 @@ def _referral_rewards(uow: UnitOfWork, invitee: Member, plan: LedgerPlan, progra
         return []
     inviter_plan = LedgerPlan(inviter, now=now, keep_years=program.keep_years)
     inviter_plan.add(program.referral.inviter_points, "referral", note="邀请好友首单奖励")
-    return members.save(inviter, inviter_plan.settled(inviter), inviter_plan.entries, base_tier=program.base_tier.code)
+    return save_member(inviter, inviter, program, now, plan=inviter_plan)
 
 
 def record_refund(uow: UnitOfWork, order_id: str, refund_id: str, amount_fen: int) -> tuple[int, Any]:
@@ -152,10 +164,12 @@ def record_refund(uow: UnitOfWork, order_id: str, refund_id: str, amount_fen: in
         if from_balance:
             plan.add(-from_balance, "refund", ref=order_id)
         graded = regrade(member, program, order.growth_year, -outcome.growth, "refund", now)
-        after = replace(member, growth=graded.growth, tier_code=graded.tier.code)
+        whole = outcome.refunded_total == order.amount_fen > order.refunded_fen
+        order_days = refund_order_day(member.order_days, paid_date(order.paid_at), amount_fen, whole=whole)
+        after = replace(member, growth=graded.growth, tier_code=graded.tier.code, order_days=order_days)
         writes: list[Write] = [*orders.refund(order, outcome, refund_id, amount_fen, now),
-                               *members.save(member, plan.settled(after), plan.entries,
-                                             base_tier=program.base_tier.code, tier_change=graded.change)]
+                               *save_member(member, after, program, now, plan=plan, tier_change=graded.change,
+                                            tally=Tally().count(clock.business_date(now), refunded_fen=amount_fen))]
         coupon: Coupon | None = more.get("coupon")
         if coupon and coupon.order_id == order_id and outcome.refunded_total == order.amount_fen and \
                 now < coupon.valid_until:

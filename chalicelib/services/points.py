@@ -6,12 +6,13 @@ from dataclasses import replace
 from typing import Any
 
 from chalicelib import clock
-from chalicelib.domain.ledger import ACCOUNT_CLOSED, LedgerPlan
-from chalicelib.domain.member import Member, ledger_entry_view
+from chalicelib.domain.ledger import LedgerPlan
+from chalicelib.domain.member import ACCOUNT_CLOSED, Member, ledger_entry_view
 from chalicelib.domain.program import Program
 from chalicelib.domain.tokens import Principal
 from chalicelib.errors import NotFound, ValidationError
 from chalicelib.services.common import existing_member_id, fingerprint, live_member_id
+from chalicelib.services.figures import save_member
 from chalicelib.services.runner import Command, Decision, run
 from chalicelib.store import ledger, members, settings
 from chalicelib.store.idempotency import RequestKey
@@ -44,7 +45,8 @@ def _page(entries: list[Any], limit: int) -> dict[str, Any]:
 Change = Callable[[Member, Program, LedgerPlan], tuple[Member, Any]]
 
 
-def _change_once(uow: UnitOfWork, member_id: str, key: str, digest: str, change: Change) -> tuple[int, Any]:
+def _change_once(uow: UnitOfWork, member_id: str, key: str, digest: str, change: Change, *,
+                 interaction: bool = False) -> tuple[int, Any]:
     """An idempotent change of one member: the change gets the member, the program and a ledger
     plan settled at now, and returns the member after it and the answer."""
     def decide(read: dict[str, Any]) -> Decision[Any]:
@@ -52,10 +54,11 @@ def _change_once(uow: UnitOfWork, member_id: str, key: str, digest: str, change:
         if member is None:
             raise NotFound("会员不存在")
         program: Program = read["program"]
-        plan = LedgerPlan(member, now=clock.now(), keep_years=program.keep_years)
+        now = clock.now()
+        plan = LedgerPlan(member, now=now, keep_years=program.keep_years)
         after, answer = change(member, program, plan)
-        return Decision(answer, members.save(member, plan.settled(after), plan.entries,
-                                             base_tier=program.base_tier.code))
+        return Decision(answer, save_member(member, after, program, now, plan=plan,
+                                            active_on=clock.business_date(now) if interaction else None))
 
     reads: dict[str, Get[Any, Any]] = {"member": members.member(member_id), "program": settings.program()}
     return run(uow, Command(reads, decide, key=RequestKey(key), fingerprint=digest))
@@ -95,4 +98,4 @@ def record_event(uow: UnitOfWork, member_id: str, *, request_id: str, kind: str,
 
     digest = fingerprint("POST /v1/admin/members/{member_id}/events",
                          {"member_id": member_id, "type": kind, "ref": ref})
-    return _change_once(uow, member_id, f"admin:{actor}:{request_id}", digest, change)
+    return _change_once(uow, member_id, f"admin:{actor}:{request_id}", digest, change, interaction=True)

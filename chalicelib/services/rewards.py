@@ -25,6 +25,7 @@ from chalicelib.errors import NotFound
 from chalicelib.services.catalog import Catalog, sent_tiers
 from chalicelib.services.common import existing_member_id, fingerprint, live_member_id, refuse, run_for_member
 from chalicelib.services.coupons import new_coupon_id
+from chalicelib.services.figures import issued, save_member
 from chalicelib.services.runner import Command, Decision
 from chalicelib.store import coupons, members, rewards, settings
 from chalicelib.store.idempotency import RequestKey
@@ -115,8 +116,8 @@ def _redemption(read: dict[str, Any], address: dict[str, str] | None) -> Decisio
     plan = LedgerPlan(member, now=now, keep_years=read["program"].keep_years)
     redemption_id = "d" + secrets.token_hex(10)
     plan.spend(reward.points_cost, "redeem", ref=redemption_id, note=reward.name)
-    writes: list[Write] = members.save(member, plan.settled(member), plan.entries,
-                                       base_tier=read["program"].base_tier.code)
+    writes: list[Write] = save_member(member, member, read["program"], now, plan=plan,
+                                      active_on=clock.business_date(now))
     coupon: Coupon | None = None
     if reward.kind == "coupon":
         template: Template | None = read.get("template")
@@ -125,7 +126,7 @@ def _redemption(read: dict[str, Any], address: dict[str, str] | None) -> Decisio
             raise NotFound("奖品不存在或已下架")
         refuse(template.refusal(read["claimed"], now=now))
         coupon = new_coupon(template, member.member_id, new_coupon_id(now), "redeem", now.replace(microsecond=0))
-        writes += coupons.issue(template, [coupon])
+        writes += issued(template, [coupon])
     redemption = Redemption(redemption_id, reward.reward_id, member.member_id, reward.name, reward.kind,
                             reward.points_cost, now, coupon_id=coupon.coupon_id if coupon else None,
                             status="pending" if reward.kind == "gift" else None,

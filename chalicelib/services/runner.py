@@ -23,7 +23,7 @@ from typing import Any, Generic, Protocol, TypeVar
 from chalicelib import clock
 from chalicelib.errors import AppError, IdempotencyKeyReused, StoreUnavailable
 from chalicelib.store.idempotency import StoredAnswer
-from chalicelib.store.parts import Get, StaleRead, UnitOfWork, Write
+from chalicelib.store.parts import Get, StaleRead, UnitOfWork, Write, merged
 
 R = TypeVar("R")
 RECORDED_ANSWER = "_answer"  # where a read (or a command's `first`) holds the answer recorded for its key
@@ -108,7 +108,7 @@ def _attempt(uow: UnitOfWork, command: Command[R], read: dict[str, Any] | None, 
     if command.key is not None:
         kept = command.key.record(StoredAnswer(command.fingerprint, decision.status, decision.answer), clock.now())
         writes = ([kept] if kept is not None else []) + writes
-    uow.write(*writes)
+    uow.write(*merged(writes))
     return decision.status, decision.answer
 
 

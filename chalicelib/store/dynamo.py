@@ -17,8 +17,10 @@ nothing answers, 6 s at the very worst.
 """
 from __future__ import annotations
 
+import json
 from binascii import crc32
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from functools import lru_cache
 from typing import Any, TypeVar
@@ -54,6 +56,9 @@ from chalicelib.store.parts import (
 T = TypeVar("T")
 M = TypeVar("M", bound=Model)
 MAX_READ_PARTS = 25
+BATCH_KEYS = 100  # DynamoDB's most per BatchGetItem
+BATCH_THREADS = 8
+MAX_BATCH_ROUNDS = 5
 CONNECT_TIMEOUT_SECONDS = 1.0
 READ_TIMEOUT_SECONDS = 2.0
 MAX_ATTEMPTS = 2
@@ -132,6 +137,38 @@ class DynamoUnitOfWork:
             items = [part.model.from_raw_data(raw) if raw else None for (_, part), raw in zip(named, raws, strict=True)]
         return {name: part.convert(item) for (name, part), item in zip(named, items, strict=True)}
 
+    def read_many(self, parts: Sequence[Get[Any, T]]) -> list[T]:
+        """Many items, converted, in order: BatchGetItem calls of `BATCH_KEYS` keys, strongly
+        consistent, `BATCH_THREADS` at a time (keys DynamoDB leaves unprocessed are asked again)."""
+        keys = [_get_kwargs(part) for part in parts]
+        found: dict[str, Any] = {}
+        chunks = [keys[start:start + BATCH_KEYS] for start in range(0, len(keys), BATCH_KEYS)]
+        with ThreadPoolExecutor(max_workers=BATCH_THREADS) as pool:
+            for answer in pool.map(self._batch_get, chunks):
+                found.update(answer)
+        with _translated():
+            records = [part.model.from_raw_data(found[_key_id(key)]) if _key_id(key) in found else None
+                       for part, key in zip(parts, keys, strict=True)]
+        return [part.convert(record) for part, record in zip(parts, records, strict=True)]
+
+    def _batch_get(self, keys: list[dict[str, Any]]) -> dict[str, Any]:
+        """The items of some keys (of any tables), by `_key_id`."""
+        wanted: dict[str, Any] = {}
+        for key in keys:
+            wanted.setdefault(key["TableName"], {"Keys": [], "ConsistentRead": True})["Keys"].append(key["Key"])
+        found: dict[str, Any] = {}
+        with _translated():
+            for _ in range(MAX_BATCH_ROUNDS):
+                answer = self._client.batch_get_item(RequestItems=wanted)
+                for table, items in answer.get("Responses", {}).items():
+                    names = {name for key in keys if key["TableName"] == table for name in key["Key"]}
+                    for item in items:
+                        found[_key_id({"TableName": table, "Key": {n: item[n] for n in names}})] = item
+                wanted = answer.get("UnprocessedKeys") or {}
+                if not wanted:
+                    return found
+        raise StoreUnavailable()
+
     def query(self, part: Query[M, T]) -> Page[T]:
         """One page of a partition (one Query)."""
         kwargs = _query_kwargs(part)
@@ -186,6 +223,11 @@ def _translated(parts: Sequence[Write] = ()) -> Iterator[None]:
         raise StoreUnavailable() from exc
     except DRIVER_ERRORS as exc:
         raise StoreUnavailable() from exc
+
+
+def _key_id(key: dict[str, Any]) -> str:
+    """A table and key as one comparable text."""
+    return json.dumps([key["TableName"], key["Key"]], sort_keys=True)
 
 
 def _get_kwargs(part: Get[Any, Any]) -> dict[str, Any]:

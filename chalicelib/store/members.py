@@ -18,7 +18,7 @@ Every change of a member's state is one transaction: the member update condition
 """
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from typing import Any
 
 from pynamodb.attributes import ListAttribute, MapAttribute, NumberAttribute, UnicodeAttribute, UTCDateTimeAttribute
@@ -27,6 +27,7 @@ from pynamodb.models import Model
 
 from chalicelib.domain.checkin import CheckinState
 from chalicelib.domain.member import LedgerEntry, Member
+from chalicelib.domain.orders import OrderDay
 from chalicelib.domain.points import PendingPoints, Points
 from chalicelib.domain.tiers import TierChange
 from chalicelib.errors import AlreadyMember
@@ -134,6 +135,9 @@ class MemberRecord(Model):
     checkin_makeups: MapAttribute[str, Any] = MapAttribute(null=True)
     interactions: MapAttribute[str, Any] = MapAttribute(null=True)
     orders_count = NumberAttribute(default=0)
+    order_days: MapAttribute[str, Any] = MapAttribute(null=True)
+    active_days: MapAttribute[str, Any] = MapAttribute(null=True)
+    tier_place = UnicodeAttribute(null=True)
     seq = NumberAttribute(default=0)
     version = NumberAttribute(null=True)
     expiry_shard = UnicodeAttribute(null=True)
@@ -190,6 +194,9 @@ def to_member(record: MemberRecord | None) -> Member | None:
         interactions={day: {k: int(n) for k, n in counts.items()}
                       for day, counts in _map(record.interactions).items()},
         orders_count=int(record.orders_count or 0),
+        order_days={date.fromisoformat(d): OrderDay(*(int(n) for n in v)) for d, v in _map(record.order_days).items()},
+        active_days={m: int(mask) for m, mask in _map(record.active_days).items()},
+        tier_place=record.tier_place,
     )
 
 
@@ -210,6 +217,8 @@ def _state(member: Member, version: int, base_tier: str) -> dict[str, Any]:
         "tier_shard": shard_of(member.member_id) if above_base else None,
         "checkin_months": member.checkin.months or None, "checkin_makeups": member.checkin.makeups or None,
         "interactions": member.interactions or None, "orders_count": member.orders_count, "seq": member.seq,
+        "order_days": {d.isoformat(): [o.orders, o.live, o.net_fen] for d, o in member.order_days.items()} or None,
+        "active_days": member.active_days or None, "tier_place": member.tier_place,
         "version": version, "expiry_shard": None if oldest is None else shard_of(member.member_id),
         "expiry_year": oldest,
     }

@@ -166,6 +166,33 @@ class Delete:
 Write = Put | Update | Delete
 
 
+def merged(writes: list[Write]) -> list[Write]:
+    """The writes with unconditioned ADD-only updates of one item made one (a transaction touches
+    each item once: two members of one shard add to the same counters)."""
+    result: list[Write] = []
+    counters: dict[tuple[Any, ...], int] = {}
+    for part in writes:
+        if isinstance(part, Update) and part.condition is None and all(op.kind == "add" for op in part.ops):
+            identity = (part.model, part.key)
+            if identity in counters:
+                at = counters[identity]
+                earlier = result[at]
+                assert isinstance(earlier, Update)
+                result[at] = Update(part.model, part.key, _sum_ops(earlier.ops + part.ops))
+                continue
+            counters[identity] = len(result)
+        result.append(part)
+    return result
+
+
+def _sum_ops(ops: tuple[Op, ...]) -> tuple[Op, ...]:
+    totals: dict[str, Op] = {}
+    for op in ops:
+        name = op.attribute.attr_name
+        totals[name] = Op("add", op.attribute, (totals[name].value if name in totals else 0) + op.value)
+    return tuple(totals.values())
+
+
 def failure(part: Write) -> Exception:
     """The error a part's failed condition means (StaleRead when the part names none)."""
     return part.error if part.error is not None else StaleRead()
@@ -256,6 +283,9 @@ class UnitOfWork(Protocol):
 
     def read(self, **parts: Get[Any, Any]) -> dict[str, Any]:
         """The named items, converted, in one round trip."""
+
+    def read_many(self, parts: list[Get[Any, T]]) -> list[T]:
+        """Many items of one kind, converted, in order (a round trip per hundred)."""
 
     def query(self, part: Query[Any, T]) -> Page[T]:
         """One page of a partition."""

@@ -7,11 +7,11 @@ import time
 from pynamodb.exceptions import TableError
 from pynamodb.models import Model
 
-from chalicelib.store import coupons, idempotency, ledger, members, messaging, orders, rewards, settings
+from chalicelib.store import analytics, coupons, idempotency, ledger, members, messaging, orders, rewards, settings
 
 ALL_MODELS: tuple[type[Model], ...] = (
     *members.MODELS, *ledger.MODELS, *orders.MODELS, *coupons.MODELS, *rewards.MODELS, *settings.MODELS,
-    *idempotency.MODELS, *messaging.MODELS,
+    *idempotency.MODELS, *messaging.MODELS, *analytics.MODELS,
 )
 
 TTL_ATTRIBUTES: dict[type[Model], str] = {

@@ -1,0 +1,127 @@
+"""The store-wide figures (§7): counters maintained in the same transactions as the changes they
+count, one item per date and shard, so that no item is written by every order or check-in (a
+shard's item takes a sixteenth of a day's writes) and a range costs reads in proportion to its days.
+
+| access pattern                              | bucket (hash)     | key (range)             | call          |
+| ------------------------------------------- | ----------------- | ----------------------- | ------------- |
+| counters of some dates, every shard         | `day#<date>`      | `<shard>`               | BatchGetItem  |
+| stocks of a year's months before one        | `month#<yyyy>`    | `<yyyy-mm>#<shard>`     | Query         |
+| stocks of the years before one              | `year`            | `<yyyy>#<shard>`        | Query         |
+| points by earning year (expiry)             | `lots`            | `<yyyy>#<shard>`        | Query         |
+| members by tier place                       | `tiers`           | `<yyyy>#<shard>`        | Query         |
+
+Counters are the items' top-level number attributes (DynamoDB's ADD, which counts a missing
+attribute as 0, so a first write needs no set-up); the stocks (`analytics.STOCKS`) are also added
+to their month's and year's items, so a stock at the end of any date is a sum of at most a few
+years, eleven months and thirty days.
+"""
+from __future__ import annotations
+
+from collections import Counter
+from datetime import date
+from typing import Any
+
+from pynamodb.attributes import NumberAttribute, UnicodeAttribute
+from pynamodb.models import Model
+
+from chalicelib.domain.analytics import STOCKS, Tally
+from chalicelib.store.base import TableMeta, all_shards
+from chalicelib.store.parts import Get, Query, Update, add, lt
+
+PAGE_LIMIT = 1000
+
+
+class FigureRecord(Model):
+    """Counters of one bucket and key: every number attribute besides the key is a counter."""
+
+    class Meta(TableMeta):
+        table_name = "figures"
+
+    bucket = UnicodeAttribute(hash_key=True)
+    key = UnicodeAttribute(range_key=True)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.counters: dict[str, int] = {}
+
+    @classmethod
+    def from_raw_data(cls, data: dict[str, Any]) -> FigureRecord:
+        """The record with its counters (the attributes pynamodb does not declare)."""
+        record = super().from_raw_data(data)
+        record.counters = {name: int(value["N"]) for name, value in data.items() if "N" in value}
+        return record
+
+    def serialize(self, null_check: bool = True) -> dict[str, dict[str, Any]]:
+        """The item with its counters (for the in-memory unit of work)."""
+        raw = super().serialize(null_check=null_check)
+        raw.update({name: {"N": str(value)} for name, value in self.counters.items()})
+        return raw
+
+
+MODELS: tuple[type[Model], ...] = (FigureRecord,)
+
+
+def _counters(record: FigureRecord | None) -> Counter[str]:
+    return Counter(record.counters) if record is not None else Counter()
+
+
+# ---- writes ----------------------------------------------------------------------------------------
+
+def writes(shard: str, tally: Tally) -> list[Update]:
+    """The counter updates of one shard's tally (one Update per item)."""
+    items: dict[tuple[str, str], Counter[str]] = {}
+
+    def bump(bucket: str, key: str, name: str, amount: int) -> None:
+        if amount:
+            items.setdefault((bucket, key), Counter())[name] += amount
+
+    for (day, name), amount in tally.days.items():
+        bump(f"day#{day.isoformat()}", shard, name, amount)
+        if name in STOCKS:
+            bump(f"month#{day.year}", f"{day.isoformat()[:7]}#{shard}", name, amount)
+            bump("year", f"{day.year}#{shard}", name, amount)
+    for year, amount in tally.lots.items():
+        bump("lots", f"{year}#{shard}", "points", amount)
+    for place, amount in tally.tiers.items():
+        written, tiers = place.split("|", 1)
+        bump("tiers", f"{written}#{shard}", tiers, amount)
+    return [Update(FigureRecord, key, tuple(add(NumberAttribute(attr_name=name), n)
+                                            for name, n in counters.items() if n))
+            for key, counters in items.items() if any(counters.values())]
+
+
+# ---- reads -----------------------------------------------------------------------------------------
+
+def day(on: date, shard: str) -> Get[FigureRecord, Counter[str]]:
+    """One shard's counters of a date."""
+    return Get(FigureRecord, (f"day#{on.isoformat()}", shard), _counters)
+
+
+def days(dates: list[date]) -> list[Get[FigureRecord, Counter[str]]]:
+    """The counters of every shard for each date, date by date."""
+    return [day(on, shard) for on in dates for shard in all_shards()]
+
+
+def _keyed(bucket: str, before: str | None, cursor: str | None) -> Query[FigureRecord, tuple[str, Counter[str]]]:
+    return Query(FigureRecord, bucket, lambda r: (r.key, _counters(r)), limit=PAGE_LIMIT, cursor=cursor,
+                 range=lt(FigureRecord.key, before) if before is not None else None, consistent=True)
+
+
+def months_before(month: date, cursor: str | None) -> Query[FigureRecord, tuple[str, Counter[str]]]:
+    """The stocks of each month of `month`'s year before it, by `<yyyy-mm>#<shard>`."""
+    return _keyed(f"month#{month.year}", month.isoformat()[:7], cursor)
+
+
+def years_before(year: int, cursor: str | None) -> Query[FigureRecord, tuple[str, Counter[str]]]:
+    """The stocks of each year before `year`, by `<yyyy>#<shard>`."""
+    return _keyed("year", f"{year:04d}", cursor)
+
+
+def lots(cursor: str | None) -> Query[FigureRecord, tuple[str, Counter[str]]]:
+    """Points by earning year (`points`), by `<yyyy>#<shard>`."""
+    return _keyed("lots", None, cursor)
+
+
+def tier_places(cursor: str | None) -> Query[FigureRecord, tuple[str, Counter[str]]]:
+    """Members by tier place (`<now>|<next>`), by `<yyyy>#<shard>` of the year they were counted in."""
+    return _keyed("tiers", None, cursor)
