@@ -8,6 +8,7 @@ from chalicelib.domain.catalog_schema import KINDS, VALIDITY
 from chalicelib.domain.coupons import SOURCES
 from chalicelib.domain.member import GENDERS
 from chalicelib.domain.rewards import FULFILMENT_STATUSES
+from chalicelib.domain.rfm import CODES as RFM_SEGMENTS
 from chalicelib.schema import Arr, Bool, Enum, Int, Map, Obj, Prop, Schema, Str, opt, req
 
 MAX_FEN = 10**11
@@ -67,8 +68,10 @@ MEMBER = Obj(fields(
                       expiring=Arr(Obj(fields(points=COUNT, expires_at=INSTANT_TEXT)), 100))),
     checkin=Obj(fields(streak=COUNT, last_date=nullable(DATE_TEXT))),
 ), name="Member")
+RFM_SEGMENT = Enum(RFM_SEGMENTS, description="An RFM segment (§7).")
+RFM = Obj(fields(recency_days=nullable(COUNT), frequency=COUNT, monetary_fen=FEN, segment=RFM_SEGMENT), name="Rfm")
 ADMIN_MEMBER = MEMBER.extend("AdminMember", fields(
-    openid=nullable(Str(128)), phone=nullable(Str(32)), subscriptions=Map(COUNT, 1000)))
+    openid=nullable(Str(128)), phone=nullable(Str(32)), subscriptions=Map(COUNT, 1000), rfm=RFM))
 LEDGER_ENTRY = Obj(fields(entry_id=ID, delta=POINTS, balance_after=POINTS, reason=Str(64), ref=nullable(Str(128)),
                           note=nullable(TEXT), created_at=INSTANT_TEXT), name="LedgerEntry")
 COUPON = Obj({**fields(

@@ -11,6 +11,7 @@ from chalicelib.domain.analytics import place_member
 from chalicelib.domain.ledger import LedgerPlan
 from chalicelib.domain.member import ACCOUNT_CLOSED, Member, member_view, new_referral_code
 from chalicelib.domain.program import Program
+from chalicelib.domain.rfm import rfm_at
 from chalicelib.domain.tokens import Principal, issue_token
 from chalicelib.errors import AlreadyMember, BirthdayLocked, NotAMember, NotFound, ReferralCodeInvalid
 from chalicelib.services.common import resolve_member
@@ -159,11 +160,14 @@ def delete_me(uow: UnitOfWork, principal: Principal) -> None:
 
 
 def admin_view(uow: UnitOfWork, member: Member, program: Program) -> dict[str, Any]:
-    """What the merchant sees: the Member plus openid, the full phone and the subscribe-message
-    sends left per template (granted to the openid, so a visitor's grants count too)."""
-    view = member_view(member, program, clock.now())
+    """What the merchant sees: the Member plus openid, the full phone, the subscribe-message sends
+    left per template (granted to the openid, so a visitor's grants count too) and the RFM at this
+    instant (from the orders kept on the member: no read of its own)."""
+    now = clock.now()
+    view = member_view(member, program, now)
     grants = dict(every(uow, lambda cursor: messaging.grants(member.openid, cursor))) if member.openid else {}
-    view.update({"openid": member.openid, "phone": member.phone, "subscriptions": grants})
+    rfm = rfm_at(member.order_days, program.rfm, clock.business_date(now))
+    view.update({"openid": member.openid, "phone": member.phone, "subscriptions": grants, "rfm": rfm.view()})
     return view
 
 

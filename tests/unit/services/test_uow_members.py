@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 
 import pytest
-from builders import Shop, round_trips, snapshot
+from builders import Shop, at, round_trips, set_now, snapshot
 
 from chalicelib.domain.tokens import Principal
 from chalicelib.errors import (
@@ -150,6 +150,23 @@ def test_the_merchant_sees_openid_full_phone_and_subscriptions(shop: Shop, uow) 
     assert (view["openid"], view["phone"], view["subscriptions"]) == (who.openid, code.removeprefix("phone-"), {})
     with pytest.raises(NotFound):
         members.get_member_for_admin(uow, "m-nobody")
+
+
+def test_the_merchant_sees_the_rfm_at_this_instant_without_a_read_of_its_own(shop: Shop, uow) -> None:
+    who = shop.member()
+    assert members.get_member_for_admin(uow, who.member_id)["rfm"] == \
+        {"recency_days": None, "frequency": 0, "monetary_fen": 0, "segment": "prospect"}
+    order_id = shop.order(who.member_id, 30_000, paid_at=at(2026, 3, 1))[1]["order_id"]
+    shop.order(who.member_id, 90_000, paid_at=at(2026, 3, 9))
+    shop.refund(order_id, 10_000)
+    view, calls = round_trips(uow, lambda: members.get_member_for_admin(uow, who.member_id))
+    assert view["rfm"] == {"recency_days": 1, "frequency": 2, "monetary_fen": 110_000, "segment": "important_value"}
+    assert calls == 2  # member + program, the grants: as before RFM
+    set_now(at(2026, 6, 8))  # the test clock moves on: 91 days after the last order
+    assert members.get_member_for_admin(uow, who.member_id)["rfm"]["segment"] == "important_keep"
+    shop.refund(order_id, 20_000)  # the first order fully refunded: one order left
+    assert members.get_member_for_admin(uow, who.member_id)["rfm"] == \
+        {"recency_days": 91, "frequency": 1, "monetary_fen": 90_000, "segment": "general_winback"}
 
 
 # ---- account deletion ----------------------------------------------------------------------------
