@@ -9,7 +9,15 @@ from chalice.app import Chalice, CloudWatchEvent, Cron, SQSEvent
 from chalicelib.api import admin, coupons, members, openapi, orders, rewards, wechat
 from chalicelib.api.http import envelope_middleware
 from chalicelib.clock import parse_instant
-from chalicelib.jobs import birthday_gifts, coupon_expiry, member_day, points_expiring, points_reset, tier_review
+from chalicelib.jobs import (
+    birthday_gifts,
+    coupon_expiry,
+    member_day,
+    points_expiring,
+    points_reset,
+    rfm_segments,
+    tier_review,
+)
 from chalicelib.jobs.registry import run_job, run_queued_segment
 
 app = Chalice(app_name="member-loyalty")
@@ -59,6 +67,13 @@ def monthly_birthday_gifts(event: CloudWatchEvent) -> None:
 def december_points_expiring(event: CloudWatchEvent) -> None:
     """10:00 Shanghai every day of December: remind members of the points expiring on 1 January."""
     run_job(points_expiring.NAME, parse_instant(event.time))
+
+
+@app.schedule(Cron(0, 17, "*", "*", "?", "*"), name=rfm_segments.NAME)
+def daily_rfm_segments(event: CloudWatchEvent) -> None:
+    """01:00 Shanghai every day (17:00 UTC the day before): snapshot every member's RFM segment and
+    tag the members whose segment changed."""
+    run_job(rfm_segments.NAME, parse_instant(event.time))
 
 
 @app.on_sqs_message(queue=os.environ.get("JOBS_QUEUE_NAME", "member-loyalty-jobs"), batch_size=1)

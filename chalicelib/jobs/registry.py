@@ -6,12 +6,21 @@ from typing import Any
 
 from chalicelib import clock, wiring
 from chalicelib.errors import NotFound
-from chalicelib.jobs import birthday_gifts, coupon_expiry, member_day, points_expiring, points_reset, tier_review
+from chalicelib.jobs import (
+    birthday_gifts,
+    coupon_expiry,
+    member_day,
+    points_expiring,
+    points_reset,
+    rfm_segments,
+    tier_review,
+)
 from chalicelib.jobs.fanout import Segment
 from chalicelib.jobs.sharded import ShardedJob, run_segment, start
 
 JOBS: dict[str, ShardedJob] = {job.name: job for job in (
     points_reset.JOB, tier_review.JOB, coupon_expiry.JOB, member_day.JOB, birthday_gifts.JOB, points_expiring.JOB,
+    rfm_segments.JOB,
 )}
 
 

@@ -4,8 +4,10 @@ effects that a dry run only counts), the segments of a run and the walk through 
 
 A `ShardedJob` names its counts, whether the program gives it anything to do (`applies`), the
 page of a shard to walk (`walk`) and what to do with each item (`handle`, returning the counts it
-adds). `start` fans one segment per shard out (over SQS when deployed, inline locally);
-`run_segment` handles its pages, one per invocation when deployed, so a crash repeats at most a page.
+adds), or with each whole page (`settle`, which also says where the shard goes on). `start` runs
+the job's `prepare` once (what it answers goes into every segment) and fans one segment per shard
+out (over SQS when deployed, inline locally); `run_segment` handles its pages, one per invocation
+when deployed, so a crash repeats at most a page.
 """
 from __future__ import annotations
 
@@ -24,7 +26,7 @@ from chalicelib.services.coupons import issue_by_job
 from chalicelib.services.runner import Command, run
 from chalicelib.store import settings
 from chalicelib.store.base import all_shards
-from chalicelib.store.parts import Query, UnitOfWork
+from chalicelib.store.parts import Page, Query, UnitOfWork
 from chalicelib.wechat.miniprogram import WeChatGateway
 
 
@@ -39,6 +41,7 @@ class JobRun:
     as_of: datetime
     dry_run: bool
     seen: set[str] = field(default_factory=set)
+    segment: Segment = field(default_factory=dict)
 
     @property
     def day(self) -> date:
@@ -65,33 +68,55 @@ class JobRun:
                                   job=self.job, business_date=clock.business_date(at), now=at) == notify.SENT
 
 
+# A whole page of a shard (the run, the shard, the cursor the page was read from, the page): the
+# counts it adds and the cursor to go on from.
+Settle = Callable[[JobRun, str, str | None, Page[Any]], tuple[Counter[str], str | None]]
+
+
 @dataclass(frozen=True)
 class ShardedJob:
-    """A job over one sharded index: its counts, when it applies, its pages and its rule."""
+    """A job over one sharded index: its counts, when it applies, its pages and its rule (per item,
+    or per page with `settle`), and what to do once before the fan-out (`prepare`)."""
 
     name: str
     counts: tuple[str, ...]
     walk: Callable[[JobRun, str, str | None], Query[Any, Any]]
-    handle: Callable[[JobRun, Any], Counter[str]]
+    handle: Callable[[JobRun, Any], Counter[str]] | None = None
     applies: Callable[[JobRun], bool] = lambda run: True
+    settle: Settle | None = None
+    prepare: Callable[[JobRun], dict[str, Any]] | None = None
 
     def zero(self) -> Counter[str]:
         """Every count at 0."""
         return Counter({name: 0 for name in self.counts})
 
+    def page(self, run: JobRun, shard: str, cursor: str | None, page: Page[Any]) -> tuple[Counter[str], str | None]:
+        """Handle a page: its counts, and the cursor to go on from."""
+        if self.settle is not None:
+            return self.settle(run, shard, cursor, page)
+        counts = self.zero()
+        for item in page.items:
+            if item is not None and self.handle is not None:
+                counts.update(self.handle(run, item))
+        return counts, page.cursor
 
-def _job_run(job: ShardedJob, uow: UnitOfWork, wechat: WeChatGateway, as_of: datetime, dry_run: bool) -> JobRun:
-    return JobRun(job.name, uow, wechat, uow.read(program=settings.program())["program"], as_of, dry_run)
+
+def _job_run(job: ShardedJob, uow: UnitOfWork, wechat: WeChatGateway, as_of: datetime, dry_run: bool,
+             segment: Segment | None = None) -> JobRun:
+    return JobRun(job.name, uow, wechat, uow.read(program=settings.program())["program"], as_of, dry_run,
+                  segment=segment or {})
 
 
 def start(job: ShardedJob, uow: UnitOfWork, wechat: WeChatGateway, as_of: datetime, *, dry_run: bool
           ) -> Counter[str]:
     """Fan a run out over every shard, if the program gives the job something to do."""
     counts = job.zero()
-    if not job.applies(_job_run(job, uow, wechat, as_of, dry_run)):
+    job_run = _job_run(job, uow, wechat, as_of, dry_run)
+    if not job.applies(job_run):
         return counts
+    extra = job.prepare(job_run) if job.prepare is not None else {}
     segments: list[Segment] = [{"job": job.name, "as_of": as_of.isoformat(), "shard": shard, "cursor": None,
-                                "dry_run": dry_run} for shard in all_shards()]
+                                "dry_run": dry_run, **extra} for shard in all_shards()]
     counts.update(dispatch(segments, lambda segment: run_segment(job, uow, wechat, segment)))
     return counts
 
@@ -99,14 +124,12 @@ def start(job: ShardedJob, uow: UnitOfWork, wechat: WeChatGateway, as_of: dateti
 def run_segment(job: ShardedJob, uow: UnitOfWork, wechat: WeChatGateway, segment: Segment) -> Counter[str]:
     """Handle one shard's items from the segment's cursor on: every page locally; deployed, the
     first page here and the rest queued as a new segment."""
-    job_run = _job_run(job, uow, wechat, clock.parse_instant(segment["as_of"]), segment["dry_run"])
+    job_run = _job_run(job, uow, wechat, clock.parse_instant(segment["as_of"]), segment["dry_run"], segment)
     counts = job.zero()
     cursor: str | None = segment.get("cursor")  # a segment queued before cursors existed restarts its shard
     while True:
         page = uow.query(job.walk(job_run, segment["shard"], cursor))
-        for item in page.items:
-            if item is not None:
-                counts.update(job.handle(job_run, item))
-        cursor = page.cursor
+        added, cursor = job.page(job_run, segment["shard"], cursor, page)
+        counts.update(added)
         if cursor is None or continue_later({**segment, "cursor": cursor}):
             return counts

@@ -11,6 +11,7 @@ at it (openid, referral code); its history (ledger, tier changes) is in `ledger`
 |   year that can expire (yearly reset, reminder) |                                         |          |
 | members above the base tier, by shard           | members / `tier-index` (sparse)         | Query    |
 | every active member, by shard (jobs)            | members / `member-shard-index` (sparse) | Query    |
+| members of an RFM segment, by shard             | members / `segment-index` (sparse)      | Query    |
 
 Every change of a member's state is one transaction: the member update conditioned on the
 `version` it read (every state write bumps it), its ledger entries (`seq + 1`, ... each
@@ -22,7 +23,7 @@ from datetime import date, datetime, timezone
 from typing import Any
 
 from pynamodb.attributes import ListAttribute, MapAttribute, NumberAttribute, UnicodeAttribute, UTCDateTimeAttribute
-from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
 from pynamodb.models import Model
 
 from chalicelib.domain.checkin import CheckinState
@@ -104,6 +105,19 @@ class MemberShardIndex(GlobalSecondaryIndex["MemberRecord"]):
     member_id = UnicodeAttribute(range_key=True)
 
 
+class SegmentIndex(GlobalSecondaryIndex["MemberRecord"]):
+    """Members by their segment in the latest RFM snapshot and shard (`rfm_key` =
+    `<segment>#<shard>`, written by the `rfm-segments` job only when it changes). Sparse, and keys
+    only, so that the member's own writes never write to it."""
+
+    class Meta:
+        index_name = "segment-index"
+        projection = KeysOnlyProjection()
+
+    rfm_key = UnicodeAttribute(hash_key=True)
+    member_id = UnicodeAttribute(range_key=True)
+
+
 class MemberRecord(Model):
     """One member: profile, points lots, growth by year, check-ins and the ledger's sequence.
 
@@ -144,10 +158,15 @@ class MemberRecord(Model):
     expiry_year = NumberAttribute(null=True)
     tier_shard = UnicodeAttribute(null=True)
     member_shard = UnicodeAttribute(null=True)
+    rfm_segment = UnicodeAttribute(null=True)  # the RFM tags (store/segments.py); a close drops them
+    rfm_changed = UnicodeAttribute(null=True)
+    rfm_former = UnicodeAttribute(null=True)
+    rfm_key = UnicodeAttribute(null=True)
     phone_index = PhoneIndex()
     expiry_index = ExpiryIndex()
     tier_index = TierIndex()
     member_shard_index = MemberShardIndex()
+    segment_index = SegmentIndex()
 
 
 # What a closed account keeps: nothing personal. The close writes a new item of these attributes

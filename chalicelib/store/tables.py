@@ -7,11 +7,22 @@ import time
 from pynamodb.exceptions import TableError
 from pynamodb.models import Model
 
-from chalicelib.store import analytics, coupons, idempotency, ledger, members, messaging, orders, rewards, settings
+from chalicelib.store import (
+    analytics,
+    coupons,
+    idempotency,
+    ledger,
+    members,
+    messaging,
+    orders,
+    rewards,
+    segments,
+    settings,
+)
 
 ALL_MODELS: tuple[type[Model], ...] = (
     *members.MODELS, *ledger.MODELS, *orders.MODELS, *coupons.MODELS, *rewards.MODELS, *settings.MODELS,
-    *idempotency.MODELS, *messaging.MODELS, *analytics.MODELS,
+    *idempotency.MODELS, *messaging.MODELS, *analytics.MODELS, *segments.MODELS,
 )
 
 TTL_ATTRIBUTES: dict[type[Model], str] = {
@@ -19,6 +30,7 @@ TTL_ATTRIBUTES: dict[type[Model], str] = {
     messaging.PushEventRecord: "expires_at",
     messaging.PushNonceRecord: "expires_at",
     messaging.NoticeRecord: "expires_at",
+    segments.SnapshotRecord: "expires_at",
 }
 
 
