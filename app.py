@@ -6,7 +6,7 @@ import os
 
 from chalice.app import Chalice, CloudWatchEvent, Cron, SQSEvent
 
-from chalicelib.api import admin, coupons, members, openapi, orders, rewards, wechat
+from chalicelib.api import admin, coupons, members, openapi, orders, rewards, segments, wechat
 from chalicelib.api.http import envelope_middleware
 from chalicelib.clock import parse_instant
 from chalicelib.jobs import (
@@ -27,6 +27,7 @@ app.register_blueprint(admin.bp)
 app.register_blueprint(orders.bp)
 app.register_blueprint(coupons.bp)
 app.register_blueprint(rewards.bp)
+app.register_blueprint(segments.bp)
 app.register_blueprint(wechat.bp)
 app.register_blueprint(openapi.bp)
 

@@ -16,6 +16,7 @@ from chalicelib.api.shapes import (
     MAX_FEN,
     PAGE_QUERY,
     REQUEST_ID,
+    RFM_SEGMENT,
     TEMPLATE,
     USABLE_COUPON,
     fields,
@@ -25,14 +26,14 @@ from chalicelib.api.shapes import (
 from chalicelib.domain.catalog_schema import TEMPLATE_CREATE, TEMPLATE_PATCH
 from chalicelib.errors import ValidationError
 from chalicelib.schema import Arr, Int, Obj, Str, opt, req
-from chalicelib.services import coupons
+from chalicelib.services import coupons, segments
 from chalicelib.wiring import uow
 
 bp = Blueprint(__name__)
 
 MAX_ISSUE_MEMBERS = 10_000
 ISSUE = Obj({"request_id": req(REQUEST_ID), "template_id": req(Str(64)),
-             "member_ids": opt(Arr(Str(64), MAX_ISSUE_MEMBERS, min_items=1)), "segment": opt(Str(32))},
+             "member_ids": opt(Arr(Str(64), MAX_ISSUE_MEMBERS, min_items=1)), "segment": opt(RFM_SEGMENT)},
             name="TargetedIssue")
 ISSUED = Obj(fields(issued=COUNT, skipped=COUNT), name="IssueResult")
 
@@ -95,9 +96,12 @@ def get_template(call: Call) -> dict[str, Any]:
 @route(bp, "POST", "/v1/admin/coupons/issue", ADMIN, "Issue a coupon to chosen members", status=202,
        body=ISSUE, answer=ISSUED, refusals=(404, 409))
 def issue(call: Call) -> tuple[int, Any]:
-    if "segment" in call.body:
-        raise ValidationError("RFM 分群尚未开放，请使用 member_ids", "segment")
-    if "member_ids" not in call.body:
-        raise ValidationError(messages.REQUIRED.format("member_ids"), "member_ids")
-    return coupons.issue_to_members(uow(), call.body["template_id"], list(dict.fromkeys(call.body["member_ids"])),
-                                    call.body["request_id"], call.actor or "")
+    body = call.body
+    if ("segment" in body) == ("member_ids" in body):
+        field = "segment" if "segment" in body else "member_ids"
+        raise ValidationError(messages.EXACTLY_ONE.format("member_ids", "segment"), field)
+    if "segment" in body:
+        return segments.issue_to_segment(uow(), body["template_id"], body["segment"], body["request_id"],
+                                         call.actor or "")
+    return coupons.issue_to_members(uow(), body["template_id"], list(dict.fromkeys(body["member_ids"])),
+                                    body["request_id"], call.actor or "")

@@ -3,6 +3,8 @@ and every other way a coupon is issued (signup gift, targeted issue, jobs)."""
 from __future__ import annotations
 
 import secrets
+from collections import Counter
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -173,35 +175,53 @@ def usable(uow: UnitOfWork, principal: Principal, subtotal_fen: int) -> dict[str
 
 # ---- issuing to chosen members -----------------------------------------------------------------
 
+ISSUE_ROUTE = "POST /v1/admin/coupons/issue"
+
+
 def issue_to_members(uow: UnitOfWork, template_id: str, member_ids: list[str], request_id: str,
                      actor: str) -> tuple[int, Any]:
     """Targeted issue: one coupon of the template to each listed member, in batches of 11 (one
     read and one transaction each). Per-member limits, tiers and stock still apply; members who
     cannot get one are counted as skipped. Idempotent by request_id, batch by batch, so a retry
     after a failure half-way finishes the job without issuing anything twice."""
-    key = f"admin:{actor}:{request_id}"
-    digest = fingerprint("POST /v1/admin/coupons/issue", {"template_id": template_id, "member_ids": member_ids})
+    digest = fingerprint(ISSUE_ROUTE, {"template_id": template_id, "member_ids": member_ids})
+
+    def issue_all(key: str) -> Counter[str]:
+        totals: Counter[str] = Counter()
+        for number, start in enumerate(range(0, len(member_ids), ISSUE_BATCH)):
+            batch = member_ids[start:start + ISSUE_BATCH]
+            totals.update(run(uow, issue_batch(template_id, batch, RequestKey(f"{key}:{number}"), digest))[1])
+        return totals
+
+    return issue_targeted(uow, template_id, f"admin:{actor}:{request_id}", digest, issue_all)
+
+
+def issue_targeted(uow: UnitOfWork, template_id: str, key: str, digest: str,
+                   issue_all: Callable[[str], Counter[str]]) -> tuple[int, Any]:
+    """A targeted issue under the request's `key`: the answer recorded for it, or `issue_all`'s
+    totals (it issues batch by batch, each batch keyed under `key`), then recorded."""
     read = uow.read(answer=RequestKey(key).read, template=coupons.template(template_id))
     if read["answer"] is None and read["template"] is None:
         raise NotFound("优惠券模板不存在")
     totals = {"issued": 0, "skipped": 0}
     if read["answer"] is None:
-        for number, start in enumerate(range(0, len(member_ids), ISSUE_BATCH)):
-            batch = member_ids[start:start + ISSUE_BATCH]
-            counts = run(uow, _issue_batch(template_id, batch, RequestKey(f"{key}:{number}"), digest))[1]
-            totals = {name: totals[name] + counts[name] for name in totals}
+        counted = issue_all(key)
+        totals = {name: counted[name] for name in totals}
     finish = Command({}, lambda _: Decision(totals, status=202), key=RequestKey(key), fingerprint=digest,
                      first={RECORDED_ANSWER: read["answer"]})
     return run(uow, finish)
 
 
-def _issue_batch(template_id: str, member_ids: list[str], key: RequestKey, digest: str) -> Command[dict[str, int]]:
+def issue_batch(template_id: str, member_ids: list[str], key: RequestKey, digest: str,
+                note: dict[str, Any] | None = None) -> Command[dict[str, Any]]:
+    """One batch of a targeted issue (at most ISSUE_BATCH members): its answer `{"issued",
+    "skipped"}` (and `note`) is recorded under `key`."""
     reads: dict[str, Get[Any, Any]] = {"program": settings.program(), "template": coupons.template(template_id)}
     for i, member_id in enumerate(member_ids):
         reads[f"member{i}"] = members.member(member_id)
         reads[f"claimed{i}"] = coupons.claimed(member_id, template_id)
 
-    def decide(read: dict[str, Any]) -> Decision[dict[str, int]]:
+    def decide(read: dict[str, Any]) -> Decision[dict[str, Any]]:
         template: Template | None = read["template"]
         if template is None or not template.active:
             raise NotFound("优惠券模板不存在或已停用")
@@ -214,7 +234,7 @@ def _issue_batch(template_id: str, member_ids: list[str], key: RequestKey, diges
             tier = member_tier(member, read["program"], now).code
             if template.refusal(read[f"claimed{i}"], now=now, tier_code=tier, issuing=len(given)) is None:
                 given.append(_coupon(template, member.member_id, "admin", now))
-        counts = {"issued": len(given), "skipped": len(member_ids) - len(given)}
+        counts = {"issued": len(given), "skipped": len(member_ids) - len(given), **(note or {})}
         return Decision(counts, issued(template, given) if given else [], status=202)
 
     return Command(reads, decide, key=key, fingerprint=digest)

@@ -95,6 +95,18 @@ def named_attacks() -> list[Attack]:
                           None, "deleted", status=(400, 403), code=None))
     for path in ("/v1/admin/coupon-templates", "/v1/admin/rewards", "/v1/admin/fulfilments"):
         attacks.append(Attack(f"{path}?limit=0", "GET", f"{path}?limit=0", None, "admin", field="limit"))
+    # targeted issue: exactly one of member_ids and segment, a segment of the contract's table
+    issue = {"request_id": "atk-@UNIQ@", "template_id": "@TEMPLATE_ID@"}
+    for name, extra, field in (("both member_ids and a segment", {"member_ids": ["@MEMBER_ID@"], "segment": "lost"},
+                                "segment"), ("neither member_ids nor a segment", {}, "member_ids"),
+                               ("segment in capitals", {"segment": "LOST"}, "segment"),
+                               ("segment with a trailing space", {"segment": "lost "}, "segment")):
+        attacks.append(Attack(f"issue with {name}", "POST", "/v1/admin/coupons/issue", dumps({**issue, **extra}),
+                              "admin", field=field, unchanged=True))
+    for name, query in (("cursor of another shard's page", "segment=lost&cursor=15eyJ4IjoxfQ"),
+                        ("cursor shard 16", "segment=lost&cursor=16"), ("segment null", "segment=null")):
+        attacks.append(Attack(f"rfm members {name}", "GET", f"/v1/admin/analytics/rfm/members?{query}", None, "admin",
+                              field="segment" if "null" in name else "cursor"))
     return attacks + push_attacks()
 
 

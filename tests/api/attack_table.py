@@ -149,7 +149,8 @@ VALID: dict[tuple[str, str], Any] = {
     ("POST", "/v1/admin/fulfilments/{redemption_id}/ship"): {"note": "顺丰"},
 }
 
-VALID_QUERY: dict[tuple[str, str], str] = {("GET", "/v1/coupons/usable"): "?subtotal_fen=5000"}
+VALID_QUERY: dict[tuple[str, str], str] = {("GET", "/v1/coupons/usable"): "?subtotal_fen=5000",
+                                           ("GET", "/v1/admin/analytics/rfm/members"): "?segment=lost"}
 
 
 def operations(document: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
@@ -290,9 +291,10 @@ def route_attacks(method: str, path: str, op: dict[str, Any], deal: Rotation) ->
     valid_path = path + VALID_QUERY.get((method, path), "")
     attacks: list[Attack] = []
     # size: checked before anything else; on every route that takes a body, on a third of the others
+    # (and on any route that no other attack reaches)
+    big = Attack(f"{label}: body over 64 KiB", method, path, BIG_BODY, auth, status=413, code="PAYLOAD_TOO_LARGE")
     if method in ("POST", "PUT", "PATCH") or deal.take("big body", [True, False, False])[0]:
-        attacks.append(Attack(f"{label}: body over 64 KiB", method, path, BIG_BODY, auth, status=413,
-                              code="PAYLOAD_TOO_LARGE"))
+        attacks.append(big)
     # credentials: none at all on every guarded route, then one bad one each
     if auth == "member" or path in OPTIONAL_TOKEN_PATHS:
         tried = deal.take("member auth", MEMBER_AUTH)
@@ -333,7 +335,7 @@ def route_attacks(method: str, path: str, op: dict[str, Any], deal: Rotation) ->
         else:
             bad = deal.take("query text", QUERY_TEXT)
             if "enum" in schema:
-                bad.append(("unknown value", "lost"))
+                bad.append(("unknown value", next(v for v in ("lost", "vip") if v not in schema["enum"])))
             if name == "cursor":
                 bad.append(("forged", "abc"))
         for what, value in bad:
@@ -342,7 +344,7 @@ def route_attacks(method: str, path: str, op: dict[str, Any], deal: Rotation) ->
             attacks.append(Attack(f"{label}: ?{name}={what}", method, f"{path}{query}&{name}={value}", None, auth,
                                   status=(400, 401) if push else 400, field=None if push else name,
                                   code=None if push else "VALIDATION_ERROR"))
-    return attacks
+    return attacks or [big]
 
 
 def body_attacks(document: dict[str, Any], method: str, path: str, op: dict[str, Any],
