@@ -87,16 +87,17 @@ def _settle(job_run: JobRun, shard: str, cursor: str | None, page: Page[Any]) ->
 
 def _commit(job_run: JobRun, shard: str, cursor: str | None, next_cursor: str | None,
             plan: PagePlan) -> tuple[Counter[str], str | None]:
-    """The page's marker, counts and tags in one transaction; if the page was counted before, where
-    that attempt went on from (nothing is written twice)."""
+    """The page's marker, counts and tags in one transaction; if the page was counted before, what
+    that attempt counted and where it went on from (nothing is written twice)."""
     run_id = job_run.segment["run"]
 
     def decide(read: dict[str, Any]) -> Decision[tuple[Counter[str], str | None]]:
         counted: segments.Counted | None = read["counted"]
         if counted is not None:
-            return Decision((Counter(), counted.next_cursor))
-        writes = [*segments.count_page(run_id, shard, cursor, next_cursor, plan.tally, clock.now()), *plan.tags]
-        return Decision((plan.counts, next_cursor), writes)
+            return Decision((counted.counts, counted.next_cursor))
+        page = segments.Counted(next_cursor, plan.counts)
+        return Decision((plan.counts, next_cursor),
+                        [*segments.count_page(run_id, shard, cursor, page, plan.tally, clock.now()), *plan.tags])
 
     command = Command({"counted": segments.page_marker(run_id, shard, cursor)}, decide, first={"counted": None})
     return run(job_run.uow, command)[1]

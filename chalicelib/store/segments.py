@@ -52,9 +52,10 @@ class PageCounted(StaleRead):
 
 @dataclass(frozen=True)
 class Counted:
-    """A page a run has counted, and the cursor after it when it was counted."""
+    """A page a run has counted: the cursor after it and what it counted, when it was counted."""
 
     next_cursor: str | None
+    counts: Counter[str]
 
 
 class SnapshotRecord(Model):
@@ -130,13 +131,17 @@ def _page_key(shard: str, cursor: str | None) -> str:
 
 def page_marker(run_id: str, shard: str, cursor: str | None) -> Get[SnapshotRecord, Counted | None]:
     """Whether the run counted the page of a shard from `cursor` (None if not)."""
-    return Get(SnapshotRecord, (run_id, _page_key(shard, cursor)), lambda r: Counted(r.next_cursor) if r else None)
+    return Get(SnapshotRecord, (run_id, _page_key(shard, cursor)),
+               lambda r: Counted(r.next_cursor, Counter(r.counters)) if r else None)
 
 
-def count_page(run_id: str, shard: str, cursor: str | None, next_cursor: str | None, tally: Counter[str],
-               now: datetime) -> list[Put | Update]:
-    """The page's marker (PageCounted if it exists) and its counts added to the shard's counters."""
-    marker = SnapshotRecord(run_id, _page_key(shard, cursor), next_cursor=next_cursor, expires_at=now + KEEP_PAGES_FOR)
+def count_page(run_id: str, shard: str, cursor: str | None, page: Counted, tally: Counter[str], now: datetime
+               ) -> list[Put | Update]:
+    """The marker of the page read from `cursor` (PageCounted if it exists), holding where the shard
+    goes on and what the page counted, and the page's tally added to the shard's counters."""
+    marker = SnapshotRecord(run_id, _page_key(shard, cursor), next_cursor=page.next_cursor,
+                            expires_at=now + KEEP_PAGES_FOR)
+    marker.counters = {name: n for name, n in page.counts.items() if n}
     writes: list[Put | Update] = [Put(marker, absent(), PageCounted())]
     ops = tuple(add(NumberAttribute(attr_name=name), amount) for name, amount in sorted(tally.items()) if amount)
     if ops:
