@@ -7,6 +7,7 @@ from typing import Any
 
 from bench import REPO_ROOT
 from bench.imports import IMPORT_RUNS, IMPORT_TARGET_MS
+from bench.rfm import rfm_markdown
 from bench.routes import NOTES, TARGETS
 from bench.stack import RouteResult
 
@@ -15,13 +16,14 @@ RESULTS_PATH = REPO_ROOT / "bench" / "results.json"
 
 def build_results(routes: dict[str, RouteResult], measured_wechat: dict[str, Any],
                   measured_import: dict[str, Any], reset: dict[str, Any] | None,
-                  first_touch: dict[str, Any]) -> dict[str, Any]:
+                  first_touch: dict[str, Any], rfm: dict[str, Any] | None = None) -> dict[str, Any]:
     """Everything measured, with the targets and the time of measurement, as results.json holds it."""
     return {
         "routes": {route: result.as_json(TARGETS.get(route), NOTES.get(route)) for route, result in routes.items()},
         "wechat": measured_wechat,
         "first_touch": first_touch,
         **measured_import,
+        "rfm": rfm,
         "reset": reset,
         "targets": {**TARGETS, "import_ms": IMPORT_TARGET_MS},
         "measured_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -68,6 +70,8 @@ def markdown(results: dict[str, Any]) -> str:
     lines += ["", f"`import app`: {results['import_ms']:g} ms (median of {IMPORT_RUNS} fresh "
                   f"`python -X importtime` runs; target < {IMPORT_TARGET_MS} ms{verdict})."]
     lines += ["", first_touch_markdown(results["first_touch"]), "", wechat_markdown(results["wechat"])]
+    if results.get("rfm"):
+        lines += ["", rfm_markdown(results["rfm"])]
     if results["reset"]:
         lines += ["", reset_markdown(results["reset"])]
     return "\n".join(lines)

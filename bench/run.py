@@ -11,21 +11,24 @@ time of the app.
    through `POST /v1/wechat/push`, each granting one send of a template to a new openid (latency
    p50/p95, round trips a push), then one `notify.send_notice` per granted openid against the
    fake WeChat (sends/s, DynamoDB and WeChat calls a send).
-3. On the same store (unless `--skip-reset`): loads `--reset-members` members holding points
+3. On the same store (unless `--skip-rfm`): loads `--rfm-members` members with orders (default
+   20,000) and runs `rfm-segments` on two dates through the admin route: calls per member, members
+   written (bench/rfm.py).
+4. On the same store (unless `--skip-reset`): loads `--reset-members` members holding points
    (default 20,000) and a quarter as many without, straight into the tables with BatchWriteItem,
    sets the clock to 1 January 2027 00:00 Shanghai and runs `yearly-points-reset` twice through
    the admin route: wall time, calls by operation, idempotency and a sample of ledgers.
-4. In a fresh interpreter on the same store: the first GetItem of each model's table after
+5. In a fresh interpreter on the same store: the first GetItem of each model's table after
    `import app` against a warm one (no model may pay for a client of its own).
-5. Times `python -X importtime -c "import app"` in fresh subprocesses (median of 5).
-6. Writes `bench/results.json` and prints the Markdown tables for the README.
+6. Times `python -X importtime -c "import app"` in fresh subprocesses (median of 5).
+7. Writes `bench/results.json` and prints the Markdown tables for the README.
 
 A missed target is reported, never an error: the exit code is non-zero only when the bench
 itself cannot run.
 
 This module only parses the arguments and runs the sections in that order: `stack` (the local
 stack and the in-process client), `counting` (the DynamoDB round-trip meter), `routes` (1),
-`wechat` (2), `reset` (3), `first_touch` (4), `imports` (5), `report` (6).
+`wechat` (2), `rfm` (3), `reset` (4), `first_touch` (5), `imports` (6), `report` (7).
 """
 from __future__ import annotations
 
@@ -42,20 +45,26 @@ from bench.first_touch import measure_first_touch  # noqa: E402
 from bench.imports import measure_import  # noqa: E402
 from bench.report import build_results, print_report, write_results  # noqa: E402
 from bench.reset import RESET_MEMBERS, measure_reset  # noqa: E402
+from bench.rfm import RFM_MEMBERS, measure_rfm  # noqa: E402
 from bench.routes import run_routes  # noqa: E402
 from bench.stack import in_process_app  # noqa: E402
 from bench.wechat import measure_wechat  # noqa: E402
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    """`--reset-members N` (at least 1) and `--skip-reset`."""
+    """`--reset-members N` (at least 1), `--skip-reset`, `--rfm-members N` and `--skip-rfm`."""
     parser = argparse.ArgumentParser(description=" ".join(__doc__.split("\n\n")[0].split()))
     parser.add_argument("--reset-members", type=int, default=RESET_MEMBERS, metavar="N",
                         help=f"members holding points for the reset bench (default {RESET_MEMBERS:,})")
-    parser.add_argument("--skip-reset", action="store_true", help="measure the routes and the import only")
+    parser.add_argument("--skip-reset", action="store_true", help="leave the yearly reset out")
+    parser.add_argument("--rfm-members", type=int, default=RFM_MEMBERS, metavar="N",
+                        help=f"members for the rfm-segments bench (default {RFM_MEMBERS:,})")
+    parser.add_argument("--skip-rfm", action="store_true", help="leave the rfm-segments job out")
     args = parser.parse_args(argv)
     if args.reset_members < 1:
         parser.error("--reset-members must be at least 1")
+    if args.rfm_members < 10:
+        parser.error("--rfm-members must be at least 10")
     return args
 
 
@@ -66,8 +75,9 @@ def main(argv: list[str] | None = None) -> int:
         run_routes(bench)
         measured_wechat = measure_wechat(bench)
         first_touch = measure_first_touch()
+        rfm = None if args.skip_rfm else measure_rfm(bench, args.rfm_members)
         reset = None if args.skip_reset else measure_reset(bench, args.reset_members)
-    results = build_results(bench.results, measured_wechat, measure_import(), reset, first_touch)
+    results = build_results(bench.results, measured_wechat, measure_import(), reset, first_touch, rfm)
     write_results(results)
     print_report(results)
     return 0
