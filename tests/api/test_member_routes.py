@@ -121,7 +121,8 @@ def test_admin_member_view_and_member_tokens_do_not_work_on_admin_routes(api: Ap
     token, member = api.new_member()
     status, view = api.call("GET", f"/v1/admin/members/{member['member_id']}", admin=True)
     assert status == 200 and view["subscriptions"] == {} and view["openid"].startswith("o")
-    assert {k: v for k, v in view.items() if k not in ("openid", "phone", "subscriptions")} == \
+    assert view["rfm"] == {"recency_days": None, "frequency": 0, "monetary_fen": 0, "segment": "prospect"}
+    assert {k: v for k, v in view.items() if k not in ("openid", "phone", "subscriptions", "rfm")} == \
         {k: v for k, v in member.items() if k != "phone"}
     status, body = api.call("GET", f"/v1/admin/members/{member['member_id']}", token=token)
     assert (status, body["error"]["code"]) == (401, "UNAUTHENTICATED")
