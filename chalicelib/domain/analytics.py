@@ -175,7 +175,9 @@ def mark_active(active_days: dict[str, int], day: date) -> tuple[dict[str, int],
 def order_counters(order_days: dict[date, OrderDay]) -> DayCounter:
     """A member's buyer and repeat-buyer counters, from their orders by paid date."""
     counts = {day: item.orders for day, item in order_days.items() if item.orders}
-    return first_counters("b", counts) + repeat_counters(counts)
+    counters = first_counters("b", counts)
+    counters.update(repeat_counters(counts))  # (not `+`, which drops the negative counters)
+    return counters
 
 
 def record_order_day(order_days: dict[date, OrderDay], day: date, amount_fen: int, discount_fen: int | None
