@@ -167,9 +167,18 @@ def mark_active(active_days: dict[str, int], day: date) -> tuple[dict[str, int],
     month, bit = day.isoformat()[:7], 1 << (day.day - 1)
     if active_days.get(month, 0) & bit:
         return active_days, Tally()
-    after = {**active_days, month: active_days.get(month, 0) | bit}
-    counters = difference(first_counters("a", activity_dates(after)), first_counters("a", activity_dates(active_days)))
-    return after, Tally(days=counters)
+    near = around(activity_dates(active_days), day)
+    counters = difference(first_counters("a", near), first_counters("a", near - {day}))
+    return {**active_days, month: active_days.get(month, 0) | bit}, Tally(days=counters)
+
+
+def around(dates: Iterable[date], day: date, reach: int = 2) -> set[date]:
+    """`day` and the `reach` dates either side of it: all whose counters an event on `day` can change
+    (a date's counters depend on its two previous dates at most), and enough before them that the
+    earliest ones' counters are the same with the event or without."""
+    ordered = sorted(set(dates) | {day})
+    at = ordered.index(day)
+    return set(ordered[max(0, at - reach):at + reach + 1])
 
 
 def order_counters(order_days: dict[date, OrderDay]) -> DayCounter:
@@ -186,7 +195,9 @@ def record_order_day(order_days: dict[date, OrderDay], day: date, amount_fen: in
     without one), and what it adds to the figures."""
     was = order_days.get(day, OrderDay(0, 0, 0))
     after = {**order_days, day: OrderDay(was.orders + 1, was.live + 1, was.net_fen + amount_fen)}
-    tally = Tally(days=difference(order_counters(after), order_counters(order_days)))
+    near = around((d for d, item in order_days.items() if item.orders), day)
+    tally = Tally(days=difference(order_counters({d: after[d] for d in near}),
+                                  order_counters({d: order_days[d] for d in near if d in order_days})))
     if discount_fen is not None:
         tally.count(day, coupons_used=1, discount_fen=discount_fen)
     return after, tally.count(day, orders=1, revenue_fen=amount_fen)
