@@ -57,7 +57,7 @@ T = TypeVar("T")
 M = TypeVar("M", bound=Model)
 MAX_READ_PARTS = 25
 BATCH_KEYS = 100  # DynamoDB's most per BatchGetItem
-BATCH_THREADS = 8
+BATCH_THREADS = 8  # on DynamoDB; a local endpoint (moto, DynamoDB Local) serves one request at a time
 MAX_BATCH_ROUNDS = 5
 CONNECT_TIMEOUT_SECONDS = 1.0
 READ_TIMEOUT_SECONDS = 2.0
@@ -158,7 +158,8 @@ class DynamoUnitOfWork:
         keys = [_get_kwargs(part) for part in parts]
         found: dict[str, Any] = {}
         chunks = [keys[start:start + BATCH_KEYS] for start in range(0, len(keys), BATCH_KEYS)]
-        with ThreadPoolExecutor(max_workers=BATCH_THREADS) as pool:
+        threads = 1 if placement().dynamodb_endpoint_url else BATCH_THREADS
+        with ThreadPoolExecutor(max_workers=threads) as pool:
             for answer in pool.map(self._batch_get, chunks):
                 found.update(answer)
         with _translated():

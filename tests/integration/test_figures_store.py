@@ -24,16 +24,18 @@ def uow(request: pytest.FixtureRequest) -> DynamoUnitOfWork | InMemoryUnitOfWork
 def test_counters_add_up_and_read_back_by_date(uow) -> None:
     first = date(2000 + secrets.randbelow(900), 1, 1)  # a year of its own in the shared store
     shard = "03"
-    day_one, day_two = Tally().count(first, orders=2, a5=-1), Tally().count(first, orders=1, outstanding=7)
+    day_one = Tally().count(first, orders=2, a5=-1, a0=3, a4=-(2**22), r365=-1, b1=2**22)
+    day_two = Tally().count(first, orders=1, outstanding=7, a0=1, a4=-1)
     day_two.count(first + timedelta(days=40), checkins=1)
     day_two.lots[first.year] += 9
     uow.write(*merged([*analytics.writes(shard, day_one), *analytics.writes(shard, day_two)]))
     dates = [first + timedelta(days=n) for n in range(45)]
     found = uow.read_many(analytics.days(dates))
     assert len(found) == 45 * 16
-    assert found[3] == Counter({"orders": 3, "a5": -1, "outstanding": 7})
+    assert found[3] == Counter({"orders": 3, "a5": -1, "outstanding": 7, "a0": 4, "a4": -(2**22) - 1, "r365": -1,
+                                "b1": 2**22})
     assert found[40 * 16 + 3] == Counter({"checkins": 1})
-    assert sum(found, Counter()) == Counter({"orders": 3, "outstanding": 7, "checkins": 1})
+    assert [at for at, counters in enumerate(found) if counters] == [3, 40 * 16 + 3]
     months = dict(every(uow, lambda cursor: analytics.months_before(date(first.year, 12, 1), cursor)))
     assert months[f"{first.isoformat()[:7]}#{shard}"] == Counter({"outstanding": 7})
     years = dict(every(uow, lambda cursor: analytics.years_before(first.year + 1, cursor)))
