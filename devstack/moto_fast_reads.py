@@ -15,7 +15,7 @@ from typing import Any
 from moto.core.responses import ActionResult, PaginatedResult
 
 ITEM_READS = {"GetItem", "BatchGetItem", "Query", "Scan", "TransactGetItems"}
-_serialize = ActionResult.execute_result
+SERIALIZE = ActionResult.execute_result  # moto's own
 
 
 def install() -> None:
@@ -27,6 +27,6 @@ def execute_result(self: ActionResult, context: Any) -> Any:
     """The answer of an item read as JSON; anything else as moto answers it."""
     if isinstance(self, PaginatedResult) or context.service_model.service_name != "dynamodb" or \
             context.operation_model.name not in ITEM_READS or not isinstance(self.result, dict):
-        return _serialize(self, context)
-    status, headers, _ = _serialize(ActionResult({}), context)
+        return SERIALIZE(self, context)
+    status, headers, _ = SERIALIZE(ActionResult({}), context)
     return status, headers, json.dumps(self.result, separators=(",", ":"))
