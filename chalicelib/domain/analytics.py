@@ -91,10 +91,15 @@ def pending_flow(day: date, points: int, matures_on: date, kind: str) -> Tally:
 
 
 def by_earning_year(points: Points) -> Counter[int]:
-    """A member's points that can expire, by the year whose lot holds (or will hold) them."""
+    """A member's points that can expire, by the year whose lot holds (or will hold) them: pending
+    points land in the lot of the year they mature in, less what they pay of a debt first (in the
+    order they mature; a debt only changes with a write, which counts again)."""
     years: Counter[int] = Counter({year: amount for year, amount in points.lots.items() if amount})
-    for item in points.pending:
-        years[earning_year(item.available_at)] += item.points
+    debt = points.debt
+    for item in sorted(points.pending, key=lambda p: p.available_at):
+        paid = min(debt, item.points)
+        debt -= paid
+        years[earning_year(item.available_at)] += item.points - paid
     return years
 
 
