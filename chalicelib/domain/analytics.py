@@ -215,18 +215,14 @@ def refund_order_day(order_days: dict[date, OrderDay], day: date, amount_fen: in
     return {**order_days, day: OrderDay(was.orders, max(0, was.live - whole), was.net_fen - amount_fen)}
 
 
-def tier_place(year: int, now_code: str, next_code: str) -> str:
-    """Where a member counts in the tier figures: the year of their last write, their tier then and
-    the tier the next year's growth alone reaches (from the year after, the base tier)."""
-    return f"{year}|{now_code}|{next_code}"
-
-
 def place_member(before: Member, after: Member, program: Program, today: date) -> tuple[Member, Tally]:
-    """The member counted in the tier figures by their growth as of `today` (None once closed, with
-    `after` None), and the tier counters that moves."""
+    """The member's place in the tier figures by their growth as of `today`, and the tier counters
+    that moves. A place is `<year>|<tier that year>|<the next>|...`: the tiers the recorded growth
+    reaches from the year of the write on, until its latest year has aged out (then the base tier)."""
     year = today.year
-    place = tier_place(year, program.tier_for(growth_value(after.growth, date(year, 1, 1))).code,
-                       program.tier_for(growth_value(after.growth, date(year + 1, 1, 1))).code)
+    last = max([year, *after.growth]) + 1
+    tiers = [program.tier_for(growth_value(after.growth, date(y, 1, 1))).code for y in range(year, last + 1)]
+    place = "|".join([str(year), *tiers])
     tally = Tally()
     if place != before.tier_place:
         tally.tiers[place] += 1
@@ -237,9 +233,9 @@ def place_member(before: Member, after: Member, program: Program, today: date) -
 
 def tier_at(place: str, year: int, base_code: str) -> str:
     """The tier of a member counted at `place`, in `year`."""
-    written, now_code, next_code = place.split("|")
+    written, *tiers = place.split("|")
     offset = year - int(written)
-    return now_code if offset <= 0 else next_code if offset == 1 else base_code
+    return tiers[max(0, offset)] if offset < len(tiers) else base_code
 
 
 def dates_between(first: date, last: date) -> list[date]:
