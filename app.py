@@ -6,7 +6,7 @@ import os
 
 from chalice.app import Chalice, CloudWatchEvent, Cron, SQSEvent
 
-from chalicelib.api import admin, coupons, members, openapi, orders, rewards, segments, wechat
+from chalicelib.api import admin, analytics, coupons, members, openapi, orders, rewards, segments, wechat
 from chalicelib.api.http import envelope_middleware
 from chalicelib.clock import parse_instant
 from chalicelib.jobs import (
@@ -29,6 +29,7 @@ app.register_blueprint(coupons.bp)
 app.register_blueprint(rewards.bp)
 app.register_blueprint(segments.bp)
 app.register_blueprint(wechat.bp)
+app.register_blueprint(analytics.bp)
 app.register_blueprint(openapi.bp)
 
 

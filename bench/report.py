@@ -16,7 +16,8 @@ RESULTS_PATH = REPO_ROOT / "bench" / "results.json"
 
 def build_results(routes: dict[str, RouteResult], measured_wechat: dict[str, Any],
                   measured_import: dict[str, Any], reset: dict[str, Any] | None,
-                  first_touch: dict[str, Any], rfm: dict[str, Any] | None = None) -> dict[str, Any]:
+                  first_touch: dict[str, Any], summary: dict[str, Any] | None = None,
+                  rfm: dict[str, Any] | None = None) -> dict[str, Any]:
     """Everything measured, with the targets and the time of measurement, as results.json holds it."""
     return {
         "routes": {route: result.as_json(TARGETS.get(route), NOTES.get(route)) for route, result in routes.items()},
@@ -25,6 +26,7 @@ def build_results(routes: dict[str, RouteResult], measured_wechat: dict[str, Any
         **measured_import,
         "rfm": rfm,
         "reset": reset,
+        "summary": summary,
         "targets": {**TARGETS, "import_ms": IMPORT_TARGET_MS},
         "measured_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
@@ -72,8 +74,23 @@ def markdown(results: dict[str, Any]) -> str:
     lines += ["", first_touch_markdown(results["first_touch"]), "", wechat_markdown(results["wechat"])]
     if results.get("rfm"):
         lines += ["", rfm_markdown(results["rfm"])]
+    if results.get("summary"):
+        lines += ["", summary_markdown(results["summary"])]
     if results["reset"]:
         lines += ["", reset_markdown(results["reset"])]
+    return "\n".join(lines)
+
+
+def summary_markdown(measured: dict[str, Any]) -> str:
+    """The analytics summary's round trips and time, with few members and with many."""
+    few, many = measured["members"]["few"], measured["members"]["many"]
+    lines = [f"| `GET /v1/admin/analytics/summary` to {measured['as_of'][:10]} | {few:,} members | {many:,} members | "
+             "equal round trips |", "| --- | --- | --- | --- |"]
+    for name, cost in measured["ranges"].items():
+        cells = [f"{cost[size]['round_trips']} round trips, {cost[size]['wall_ms']:g} ms" for size in ("few", "many")]
+        lines.append(f"| {name} | {cells[0]} | {cells[1]} | {'yes' if cost['equal_round_trips'] else 'NO'} |")
+    lines += ["", f"The {many - few:,} other members' figures were loaded straight into the store in "
+                  f"{measured['synthetic_load_s']:g} s (their histories counted by the app's own tally functions)."]
     return "\n".join(lines)
 
 

@@ -18,6 +18,9 @@ time of the app.
    (default 20,000) and a quarter as many without, straight into the tables with BatchWriteItem,
    sets the clock to 1 January 2027 00:00 Shanghai and runs `yearly-points-reset` twice through
    the admin route: wall time, calls by operation, idempotency and a sample of ledgers.
+   Before it, the analytics summary over 31 and 366 days with 100 members made through the routes and
+   with 20,000 (the others' figures loaded straight into the store): round trips and time
+   (`analytics`).
 5. In a fresh interpreter on the same store: the first GetItem of each model's table after
    `import app` against a warm one (no model may pay for a client of its own).
 6. Times `python -X importtime -c "import app"` in fresh subprocesses (median of 5).
@@ -41,6 +44,7 @@ if __package__ in (None, ""):
     # `bench` package) rather than from bench/ itself, whose module names are too generic.
     sys.path[0] = str(Path(__file__).resolve().parents[1])
 
+from bench.analytics import measure_summary  # noqa: E402
 from bench.first_touch import measure_first_touch  # noqa: E402
 from bench.imports import measure_import  # noqa: E402
 from bench.report import build_results, print_report, write_results  # noqa: E402
@@ -76,8 +80,9 @@ def main(argv: list[str] | None = None) -> int:
         measured_wechat = measure_wechat(bench)
         first_touch = measure_first_touch()
         rfm = None if args.skip_rfm else measure_rfm(bench, args.rfm_members)
+        summary = None if args.skip_reset else measure_summary(bench)
         reset = None if args.skip_reset else measure_reset(bench, args.reset_members)
-    results = build_results(bench.results, measured_wechat, measure_import(), reset, first_touch, rfm)
+    results = build_results(bench.results, measured_wechat, measure_import(), reset, first_touch, summary, rfm)
     write_results(results)
     print_report(results)
     return 0

@@ -20,7 +20,7 @@ from moto.moto_server.werkzeug_app import (
 )
 from werkzeug.serving import make_server
 
-from devstack import moto_transactions
+from devstack import moto_fast_reads, moto_transactions
 from devstack.serving import BackgroundServer
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
@@ -63,6 +63,7 @@ class EmbeddedDynamoDB:
         """Bind the port, serve in a daemon thread and return the endpoint URL."""
         if not self._serving.running:
             moto_transactions.install()
+            moto_fast_reads.install()
             app = _SerializedApp(DomainDispatcherApplication(create_backend_app))
             self._serving.start(make_server(HOST, self._port, app, threaded=True,
                                             request_handler=_QuietRequestHandler))

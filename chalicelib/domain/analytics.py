@@ -91,10 +91,15 @@ def pending_flow(day: date, points: int, matures_on: date, kind: str) -> Tally:
 
 
 def by_earning_year(points: Points) -> Counter[int]:
-    """A member's points that can expire, by the year whose lot holds (or will hold) them."""
+    """A member's points that can expire, by the year whose lot holds (or will hold) them: pending
+    points land in the lot of the year they mature in, less what they pay of a debt first (in the
+    order they mature; a debt only changes with a write, which counts again)."""
     years: Counter[int] = Counter({year: amount for year, amount in points.lots.items() if amount})
-    for item in points.pending:
-        years[earning_year(item.available_at)] += item.points
+    debt = points.debt
+    for item in sorted(points.pending, key=lambda p: p.available_at):
+        paid = min(debt, item.points)
+        debt -= paid
+        years[earning_year(item.available_at)] += item.points - paid
     return years
 
 
@@ -167,15 +172,26 @@ def mark_active(active_days: dict[str, int], day: date) -> tuple[dict[str, int],
     month, bit = day.isoformat()[:7], 1 << (day.day - 1)
     if active_days.get(month, 0) & bit:
         return active_days, Tally()
-    after = {**active_days, month: active_days.get(month, 0) | bit}
-    counters = difference(first_counters("a", activity_dates(after)), first_counters("a", activity_dates(active_days)))
-    return after, Tally(days=counters)
+    near = around(activity_dates(active_days), day)
+    counters = difference(first_counters("a", near), first_counters("a", near - {day}))
+    return {**active_days, month: active_days.get(month, 0) | bit}, Tally(days=counters)
+
+
+def around(dates: Iterable[date], day: date, reach: int = 2) -> set[date]:
+    """`day` and the `reach` dates either side of it: all whose counters an event on `day` can change
+    (a date's counters depend on its two previous dates at most), and enough before them that the
+    earliest ones' counters are the same with the event or without."""
+    ordered = sorted(set(dates) | {day})
+    at = ordered.index(day)
+    return set(ordered[max(0, at - reach):at + reach + 1])
 
 
 def order_counters(order_days: dict[date, OrderDay]) -> DayCounter:
     """A member's buyer and repeat-buyer counters, from their orders by paid date."""
     counts = {day: item.orders for day, item in order_days.items() if item.orders}
-    return first_counters("b", counts) + repeat_counters(counts)
+    counters = first_counters("b", counts)
+    counters.update(repeat_counters(counts))  # (not `+`, which drops the negative counters)
+    return counters
 
 
 def record_order_day(order_days: dict[date, OrderDay], day: date, amount_fen: int, discount_fen: int | None
@@ -184,7 +200,9 @@ def record_order_day(order_days: dict[date, OrderDay], day: date, amount_fen: in
     without one), and what it adds to the figures."""
     was = order_days.get(day, OrderDay(0, 0, 0))
     after = {**order_days, day: OrderDay(was.orders + 1, was.live + 1, was.net_fen + amount_fen)}
-    tally = Tally(days=difference(order_counters(after), order_counters(order_days)))
+    near = around((d for d, item in order_days.items() if item.orders), day)
+    tally = Tally(days=difference(order_counters({d: after[d] for d in near}),
+                                  order_counters({d: order_days[d] for d in near if d in order_days})))
     if discount_fen is not None:
         tally.count(day, coupons_used=1, discount_fen=discount_fen)
     return after, tally.count(day, orders=1, revenue_fen=amount_fen)
@@ -197,18 +215,14 @@ def refund_order_day(order_days: dict[date, OrderDay], day: date, amount_fen: in
     return {**order_days, day: OrderDay(was.orders, max(0, was.live - whole), was.net_fen - amount_fen)}
 
 
-def tier_place(year: int, now_code: str, next_code: str) -> str:
-    """Where a member counts in the tier figures: the year of their last write, their tier then and
-    the tier the next year's growth alone reaches (from the year after, the base tier)."""
-    return f"{year}|{now_code}|{next_code}"
-
-
 def place_member(before: Member, after: Member, program: Program, today: date) -> tuple[Member, Tally]:
-    """The member counted in the tier figures by their growth as of `today` (None once closed, with
-    `after` None), and the tier counters that moves."""
+    """The member's place in the tier figures by their growth as of `today`, and the tier counters
+    that moves. A place is `<year>|<tier that year>|<the next>|...`: the tiers the recorded growth
+    reaches from the year of the write on, until its latest year has aged out (then the base tier)."""
     year = today.year
-    place = tier_place(year, program.tier_for(growth_value(after.growth, date(year, 1, 1))).code,
-                       program.tier_for(growth_value(after.growth, date(year + 1, 1, 1))).code)
+    last = max([year, *after.growth]) + 1
+    tiers = [program.tier_for(growth_value(after.growth, date(y, 1, 1))).code for y in range(year, last + 1)]
+    place = "|".join([str(year), *tiers])
     tally = Tally()
     if place != before.tier_place:
         tally.tiers[place] += 1
@@ -219,9 +233,9 @@ def place_member(before: Member, after: Member, program: Program, today: date) -
 
 def tier_at(place: str, year: int, base_code: str) -> str:
     """The tier of a member counted at `place`, in `year`."""
-    written, now_code, next_code = place.split("|")
+    written, *tiers = place.split("|")
     offset = year - int(written)
-    return now_code if offset <= 0 else next_code if offset == 1 else base_code
+    return tiers[max(0, offset)] if offset < len(tiers) else base_code
 
 
 def dates_between(first: date, last: date) -> list[date]:

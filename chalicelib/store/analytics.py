@@ -14,9 +14,16 @@ Counters are the items' top-level number attributes (DynamoDB's ADD, which count
 attribute as 0, so a first write needs no set-up); the stocks (`analytics.STOCKS`) are also added
 to their month's and year's items, so a stock at the end of any date is a sum of at most a few
 years, eleven months and thirty days.
+
+The gap counters (`a<k>`, `b<k>`, `r<k>`: up to 366 of each a date) are packed `GAP_DIGITS` to a
+number, as signed digits in base `GAP_BASE` (`ag3` holds `a15`..`a19`: adding n to `a17` adds
+n * GAP_BASE**2 to `ag3`). ADD stays exact (DynamoDB numbers hold 38 digits; five digits of 24
+bits are 120 bits), and a year of counters is five times fewer attributes to send, store and
+parse. A digit holds up to ±2**23 (8 million first activities of one shard on one date).
 """
 from __future__ import annotations
 
+import re
 from collections import Counter
 from datetime import date
 from typing import Any
@@ -29,6 +36,10 @@ from chalicelib.store.base import TableMeta, all_shards
 from chalicelib.store.parts import Get, Query, Update, add, lt
 
 PAGE_LIMIT = 1000
+GAP_DIGITS = 5
+GAP_BASE = 2**24
+GAP_COUNTER = re.compile(r"([abr])(\d+)")
+PACKED_GAPS = re.compile(r"([abr])g(\d+)")
 
 
 class FigureRecord(Model):
@@ -62,7 +73,32 @@ MODELS: tuple[type[Model], ...] = (FigureRecord,)
 
 
 def _counters(record: FigureRecord | None) -> Counter[str]:
-    return Counter(record.counters) if record is not None else Counter()
+    """An item's counters, the gap counters unpacked."""
+    counters: Counter[str] = Counter()
+    for name, value in (record.counters if record is not None else {}).items():
+        packed = PACKED_GAPS.fullmatch(name)
+        if packed is None:
+            counters[name] = value
+            continue
+        first = int(packed[2]) * GAP_DIGITS
+        for digit in range(GAP_DIGITS):
+            value, part = divmod(value, GAP_BASE)
+            if part >= GAP_BASE // 2:
+                part, value = part - GAP_BASE, value + 1
+            if part:
+                counters[f"{packed[1]}{first + digit}"] = part
+            if not value:
+                break
+    return counters
+
+
+def _packed(name: str, amount: int) -> tuple[str, int]:
+    """Where a counter is added: a gap counter into its packed number, at its digit."""
+    gap = GAP_COUNTER.fullmatch(name)
+    if gap is None:
+        return name, amount
+    position = int(gap[2])
+    return f"{gap[1]}g{position // GAP_DIGITS}", amount * GAP_BASE ** (position % GAP_DIGITS)
 
 
 # ---- writes ----------------------------------------------------------------------------------------
@@ -73,7 +109,8 @@ def writes(shard: str, tally: Tally) -> list[Update]:
 
     def bump(bucket: str, key: str, name: str, amount: int) -> None:
         if amount:
-            items.setdefault((bucket, key), Counter())[name] += amount
+            packed, value = _packed(name, amount)
+            items.setdefault((bucket, key), Counter())[packed] += value
 
     for (day, name), amount in tally.days.items():
         bump(f"day#{day.isoformat()}", shard, name, amount)

@@ -57,7 +57,7 @@ T = TypeVar("T")
 M = TypeVar("M", bound=Model)
 MAX_READ_PARTS = 25
 BATCH_KEYS = 100  # DynamoDB's most per BatchGetItem
-BATCH_THREADS = 8
+BATCH_THREADS = 8  # on DynamoDB; a local endpoint (moto, DynamoDB Local) serves one request at a time
 MAX_BATCH_ROUNDS = 5
 CONNECT_TIMEOUT_SECONDS = 1.0
 READ_TIMEOUT_SECONDS = 2.0
@@ -85,7 +85,7 @@ def make_client(region: str, endpoint_url: str | None) -> Any:
                     retries={"total_max_attempts": MAX_ATTEMPTS, "mode": "standard"})
     client = botocore.session.get_session().create_client(
         "dynamodb", region_name=region, endpoint_url=endpoint_url, config=config)
-    client.meta.events.register("before-parse.dynamodb.*", check_whole_answer)
+    client.meta.events.register("before-parse.dynamodb.*", read_answer)
     return client
 
 
@@ -112,6 +112,21 @@ def check_whole_answer(response_dict: dict[str, Any], **_: Any) -> None:
         return
     if not (expected.isascii() and expected.isdigit()) or crc32(response_dict["body"]) & 0xFFFFFFFF != int(expected):
         raise IncompleteAnswer()
+
+
+def read_answer(response_dict: dict[str, Any], customized_response_dict: dict[str, Any], operation_model: Any,
+                **_: Any) -> None:
+    """Check that the answer arrived whole; then read a `BatchGetItem` answer with `json` (C) rather
+    than botocore's walk of the output shape, value by value, which costs about 10 µs an attribute
+    (a second for a year of the analytics counters): the items are DynamoDB's wire format
+    (`{"N": "5"}`) either way, and botocore's parser is left an empty object."""
+    check_whole_answer(response_dict)
+    if operation_model.name == "BatchGetItem" and 200 <= int(response_dict.get("status_code") or 0) < 300:
+        try:
+            customized_response_dict.update(json.loads(response_dict["body"]))
+        except ValueError as exc:
+            raise IncompleteAnswer() from exc
+        response_dict["body"] = b"{}"
 
 
 class DynamoUnitOfWork:
@@ -143,7 +158,8 @@ class DynamoUnitOfWork:
         keys = [_get_kwargs(part) for part in parts]
         found: dict[str, Any] = {}
         chunks = [keys[start:start + BATCH_KEYS] for start in range(0, len(keys), BATCH_KEYS)]
-        with ThreadPoolExecutor(max_workers=BATCH_THREADS) as pool:
+        threads = 1 if placement().dynamodb_endpoint_url else BATCH_THREADS
+        with ThreadPoolExecutor(max_workers=threads) as pool:
             for answer in pool.map(self._batch_get, chunks):
                 found.update(answer)
         with _translated():

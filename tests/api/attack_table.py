@@ -290,10 +290,10 @@ def route_attacks(method: str, path: str, op: dict[str, Any], deal: Rotation) ->
     valid_body = dumps(VALID.get((method, path), {})) if json_body else None
     valid_path = path + VALID_QUERY.get((method, path), "")
     attacks: list[Attack] = []
-    # size: checked before anything else; on every route that takes a body, on a third of the others
-    # (and on any route that no other attack reaches)
+    # size: checked before anything else; on every route that takes a body or has no credential to
+    # attack, on a third of the others (and on any route that no other attack reaches)
     big = Attack(f"{label}: body over 64 KiB", method, path, BIG_BODY, auth, status=413, code="PAYLOAD_TOO_LARGE")
-    if method in ("POST", "PUT", "PATCH") or deal.take("big body", [True, False, False])[0]:
+    if method in ("POST", "PUT", "PATCH") or auth == "none" or deal.take("big body", [True, False, False])[0]:
         attacks.append(big)
     # credentials: none at all on every guarded route, then one bad one each
     if auth == "member" or path in OPTIONAL_TOKEN_PATHS:
