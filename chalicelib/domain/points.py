@@ -70,8 +70,9 @@ def split_expired(points: Points, now: datetime, keep_years: int) -> tuple[Point
 
 
 def matured(points: Points, now: datetime) -> tuple[Points, list[PendingPoints]]:
-    """Move pending points whose window has closed by `now` into lots of their maturity year."""
-    ready = [p for p in points.pending if p.available_at <= now]
+    """Move pending points whose window has closed by `now` into lots of their maturity year, in the
+    order they matured (each pays what is left of a debt first, as it would have at its instant)."""
+    ready = sorted((p for p in points.pending if p.available_at <= now), key=lambda p: p.available_at)
     result = replace(points, pending=tuple(p for p in points.pending if p.available_at > now))
     for item in ready:
         result = apply_delta(result, item.points, earning_year(item.available_at))

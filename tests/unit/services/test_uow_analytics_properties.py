@@ -30,7 +30,6 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 import analytics_books as books_
-import pytest
 from analytics_shop import Scenario, World, play, scenario
 from builders import Shop, at, set_now
 
@@ -210,11 +209,6 @@ def test_growth_of_an_order_paid_next_year_keeps_the_tier_two_years() -> None:
     assert {tier["code"]: tier["members"] for tier in tiers} == {"normal": 0, "silver": 1, "gold": 0, "black": 0}
 
 
-@pytest.mark.xfail(strict=True, reason="KNOWN BUG (points engine, `domain/points.matured`): pending points that "
-                                       "mature before the next write are settled in the order they were held, not "
-                                       "the order they matured in; with a debt and a 1 January between the two "
-                                       "maturities, points that had already paid the debt are written off as "
-                                       "expired: the balance drops from 130 to 50 and the figures break the identity")
 def test_pending_points_settle_in_the_order_they_matured() -> None:
     set_now(at(2026, 12, 1, 10))
     shop = Shop(InMemoryUnitOfWork(), None)  # type: ignore[arg-type]
