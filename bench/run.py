@@ -11,16 +11,16 @@ time of the app.
    through `POST /v1/wechat/push`, each granting one send of a template to a new openid (latency
    p50/p95, round trips a push), then one `notify.send_notice` per granted openid against the
    fake WeChat (sends/s, DynamoDB and WeChat calls a send).
-3. On the same store (unless `--skip-rfm`): loads `--rfm-members` members with orders (default
-   20,000) and runs `rfm-segments` on two dates through the admin route: calls per member, members
-   written (bench/rfm.py).
-4. On the same store (unless `--skip-reset`): loads `--reset-members` members holding points
+3. On the same store (unless `--skip-reset`): loads `--reset-members` members holding points
    (default 20,000) and a quarter as many without, straight into the tables with BatchWriteItem,
    sets the clock to 1 January 2027 00:00 Shanghai and runs `yearly-points-reset` twice through
-   the admin route: wall time, calls by operation, idempotency and a sample of ledgers.
-   Before it, the analytics summary over 31 and 366 days with 100 members made through the routes and
-   with 20,000 (the others' figures loaded straight into the store): round trips and time
-   (`analytics`).
+   the admin route: wall time, calls by operation, idempotency and a sample of ledgers; then
+   removes those members, so the next sections start from the routes' store.
+4. On the same store (unless `--skip-rfm`): loads `--rfm-members` members with orders (default
+   20,000) and runs `rfm-segments` on two dates through the admin route: calls per member, members
+   written (bench/rfm.py). Then (unless `--skip-reset`) the analytics summary over 31 and 366 days
+   with 100 members made through the routes and with 20,000 (the others' figures loaded straight
+   into the store): round trips and time (bench/analytics.py).
 5. In a fresh interpreter on the same store: the first GetItem of each model's table after
    `import app` against a warm one (no model may pay for a client of its own).
 6. Times `python -X importtime -c "import app"` in fresh subprocesses (median of 5).
@@ -79,9 +79,9 @@ def main(argv: list[str] | None = None) -> int:
         run_routes(bench)
         measured_wechat = measure_wechat(bench)
         first_touch = measure_first_touch()
+        reset = None if args.skip_reset else measure_reset(bench, args.reset_members)
         rfm = None if args.skip_rfm else measure_rfm(bench, args.rfm_members)
         summary = None if args.skip_reset else measure_summary(bench)
-        reset = None if args.skip_reset else measure_reset(bench, args.reset_members)
     results = build_results(bench.results, measured_wechat, measure_import(), reset, first_touch, summary, rfm)
     write_results(results)
     print_report(results)
