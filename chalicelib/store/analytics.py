@@ -26,13 +26,12 @@ from __future__ import annotations
 import re
 from collections import Counter
 from datetime import date
-from typing import Any
 
-from pynamodb.attributes import NumberAttribute, UnicodeAttribute
+from pynamodb.attributes import NumberAttribute
 from pynamodb.models import Model
 
 from chalicelib.domain.analytics import STOCKS, Tally
-from chalicelib.store.base import TableMeta, all_shards
+from chalicelib.store.base import CounterRecord, TableMeta, all_shards
 from chalicelib.store.parts import Get, Query, Update, add, lt
 
 PAGE_LIMIT = 1000
@@ -42,31 +41,11 @@ GAP_COUNTER = re.compile(r"([abr])(\d+)")
 PACKED_GAPS = re.compile(r"([abr])g(\d+)")
 
 
-class FigureRecord(Model):
-    """Counters of one bucket and key: every number attribute besides the key is a counter."""
+class FigureRecord(CounterRecord):
+    """Counters of one bucket and key (every number attribute besides the key is a counter)."""
 
     class Meta(TableMeta):
         table_name = "figures"
-
-    bucket = UnicodeAttribute(hash_key=True)
-    key = UnicodeAttribute(range_key=True)
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.counters: dict[str, int] = {}
-
-    @classmethod
-    def from_raw_data(cls, data: dict[str, Any]) -> FigureRecord:
-        """The record with its counters (the attributes pynamodb does not declare)."""
-        record = super().from_raw_data(data)
-        record.counters = {name: int(value["N"]) for name, value in data.items() if "N" in value}
-        return record
-
-    def serialize(self, null_check: bool = True) -> dict[str, dict[str, Any]]:
-        """The item with its counters (for the in-memory unit of work)."""
-        raw = super().serialize(null_check=null_check)
-        raw.update({name: {"N": str(value)} for name, value in self.counters.items()})
-        return raw
 
 
 MODELS: tuple[type[Model], ...] = (FigureRecord,)

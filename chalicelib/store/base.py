@@ -44,6 +44,33 @@ def all_shards() -> list[str]:
     return [f"{shard:02d}" for shard in range(SHARDS)]
 
 
+class CounterRecord(Model):
+    """An item of a `bucket` and a `key` whose number attributes besides the declared ones are
+    counters (`counters`), added to with DynamoDB's ADD (a missing one counts as 0)."""
+
+    bucket = UnicodeAttribute(hash_key=True)
+    key = UnicodeAttribute(range_key=True)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.counters: dict[str, int] = {}
+
+    @classmethod
+    def from_raw_data(cls, data: dict[str, Any]) -> Any:
+        """The record with its counters (the number attributes pynamodb does not declare)."""
+        record = super().from_raw_data(data)
+        declared = {attribute.attr_name for attribute in cls.get_attributes().values()}
+        record.counters = {name: int(value["N"]) for name, value in data.items()
+                           if "N" in value and name not in declared}
+        return record
+
+    def serialize(self, null_check: bool = True) -> dict[str, dict[str, Any]]:
+        """The item with its counters (for the in-memory unit of work)."""
+        raw = super().serialize(null_check=null_check)
+        raw.update({name: {"N": str(value)} for name, value in self.counters.items()})
+        return raw
+
+
 class CatalogRecord(Model):
     """An item of a merchant's catalog (coupon templates, rewards): its editable definition (JSON)
     and a version that every edit bumps, so that issuing is conditioned on the version read."""

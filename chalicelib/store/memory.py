@@ -103,7 +103,7 @@ class InMemoryUnitOfWork:
                 name = op.attribute.attr_name
                 if op.kind == "set":
                     setattr(record, name, copy.deepcopy(op.value))
-                elif op.kind == "add" and name not in model.get_attributes():  # a FigureRecord's counter
+                elif op.kind == "add" and name not in model.get_attributes():  # a CounterRecord's counter
                     record.counters[name] = record.counters.get(name, 0) + op.value  # type: ignore[attr-defined]
                 elif op.kind == "add":
                     setattr(record, name, (getattr(record, name) or 0) + op.value)

@@ -23,13 +23,12 @@ import secrets
 from collections import Counter
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any
 
 from pynamodb.attributes import NumberAttribute, TTLAttribute, UnicodeAttribute, UTCDateTimeAttribute
 from pynamodb.models import Model
 
 from chalicelib.domain.rfm import SnapshotRun, Tagged
-from chalicelib.store.base import TableMeta, all_shards
+from chalicelib.store.base import CounterRecord, TableMeta, all_shards
 from chalicelib.store.members import MemberRecord, MemberShardIndex, SegmentIndex, to_member
 from chalicelib.store.parts import Get, Put, Query, StaleRead, Update, absent, add, assign, encode_cursor, eq
 
@@ -59,38 +58,17 @@ class Counted:
     counts: Counter[str]
 
 
-class SnapshotRecord(Model):
+class SnapshotRecord(CounterRecord):
     """A run (`runs`, by date), a run's counters for one shard (every number attribute besides the
     declared ones is a counter) or the marker of a page the run has counted."""
 
     class Meta(TableMeta):
         table_name = "rfm_snapshots"
 
-    bucket = UnicodeAttribute(hash_key=True)
-    key = UnicodeAttribute(range_key=True)
     as_of = UTCDateTimeAttribute(null=True)
     run_id = UnicodeAttribute(null=True)
     next_cursor = UnicodeAttribute(null=True)
     expires_at = TTLAttribute(null=True)
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.counters: dict[str, int] = {}
-
-    @classmethod
-    def from_raw_data(cls, data: dict[str, Any]) -> SnapshotRecord:
-        """The record with its counters (the number attributes pynamodb does not declare)."""
-        record = super().from_raw_data(data)
-        declared = {a.attr_name for a in cls.get_attributes().values()}
-        record.counters = {name: int(value["N"]) for name, value in data.items()
-                           if "N" in value and name not in declared}
-        return record
-
-    def serialize(self, null_check: bool = True) -> dict[str, dict[str, Any]]:
-        """The item with its counters (for the in-memory unit of work)."""
-        raw = super().serialize(null_check=null_check)
-        raw.update({name: {"N": str(value)} for name, value in self.counters.items()})
-        return raw
 
 
 MODELS: tuple[type[Model], ...] = (SnapshotRecord,)
