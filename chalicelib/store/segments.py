@@ -33,8 +33,7 @@ from chalicelib.store.members import MemberRecord, MemberShardIndex, SegmentInde
 from chalicelib.store.parts import Get, Put, Query, StaleRead, Update, absent, add, assign, encode_cursor, eq
 
 RUNS = "runs"
-WALK_LIMIT = 20  # a page's tags, marker and counters in one transaction that stays well inside the
-# 2-second read budget (the embedded store updates a member with its five indexes slowly: 98 and 48 timed out)
+WALK_LIMIT = 98  # a page's tags, its marker and its counters: at most DynamoDB's 100 items a transaction
 KEEP_PAGES_FOR = timedelta(days=7)
 
 
