@@ -130,10 +130,9 @@ def wechat_markdown(measured: dict[str, Any]) -> str:
 def reset_markdown(reset: dict[str, Any]) -> str:
     """The reset table and the assumption behind its extrapolation."""
     second, check, scale = reset["second_run"], reset["ledger_check"], reset["extrapolation"]
-    routes = reset["members_with_points_from_routes"]
     rows = [
         ("members loaded holding points / without points",
-         f"{reset['members_loaded_with_points']:,} (+{routes} from the route bench) / "
+         f"{reset['members_loaded_with_points']:,} / "
          f"{reset['members_loaded_without_points']:,}"),
         ("members expired / points expired", f"{reset['members_expired']:,} (expected "
          f"{reset['expected_members_expired']:,}) / {reset['points_expired']:,}"),
@@ -150,6 +149,7 @@ def reset_markdown(reset: dict[str, Any]) -> str:
          f"{second['calls_total']} calls ({_calls(second['calls'])}) in {second['wall_s']:g} s"),
         ("ledger check after both runs", f"{check['members_sampled']} members sampled, "
          f"{check['mismatch_count']} mismatches"),
+        ("members still holding expired points after both runs", f"{reset['members_still_holding_expired_points']:,}"),
         (f"{scale['members']:,} members, {scale['parallel_segments']} parallel segments (extrapolated)",
          "–" if scale["wall_s"] is None else f"≈ {scale['wall_s'] / 60:.1f} min"),
     ]

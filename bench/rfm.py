@@ -4,27 +4,22 @@ twice: the first run (every member is tagged) and the next day's run (only the m
 segment the new date changes are written; a second run of one date is in the unit tests). Calls
 are counted per member; the snapshot's read and a page of a segment's members are counted too.
 
-`python bench/rfm.py [N]` runs this part alone on a fresh local stack (`make bench` runs it after
-the routes, before the yearly reset)."""
+`python bench/run.py --section rfm --rfm-members N` runs this part alone on a fresh local stack, as
+`make bench` does."""
 from __future__ import annotations
 
 import os
-import sys
 import time
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date, datetime, timedelta, timezone
-from pathlib import Path
 from typing import Any
 
-if __package__ in (None, ""):
-    sys.path[0] = str(Path(__file__).resolve().parents[1])
+import boto3
 
-import boto3  # noqa: E402
-
-from bench.reset import moto_at_scale, write_items  # noqa: E402
-from bench.stack import Bench, Measurement  # noqa: E402
+from bench.reset import moto_at_scale, write_items
+from bench.stack import Bench, Measurement
 
 RFM_JOB = "rfm-segments"
 RFM_MEMBERS = 20_000
@@ -70,16 +65,11 @@ def measure_rfm(bench: Bench, members: int) -> dict[str, Any]:
         snapshot = bench.call("GET", "/v1/admin/analytics/rfm", 200, admin=True)
         page = bench.call("GET", "/v1/admin/analytics/rfm/members?segment=important_value&limit=20", 200, admin=True)
         bench.call("DELETE", "/v1/admin/clock", 204, admin=True)
-        started = time.perf_counter()
-        write_items(client, MemberRecord.Meta.table_name, ({"DeleteRequest": {"Key": {"member_id": {"S": member_id}}}}
-                                                          for member_id in member_ids(members)), wrap=False)
-        unload_s = time.perf_counter() - started
     per_shape = members // len(SHAPES)
     return {
         "job": RFM_JOB,
         "members_loaded": members,
         "load_s": round(load_s, 1),
-        "unload_s": round(unload_s, 1),
         "runs": runs,
         "expected_tagged": {"first run": members, "next day": per_shape * CHANGING_SHAPES},
         "snapshot_get": {"round_trips": snapshot.round_trips, "calls": dict(Counter(snapshot.operations)),
@@ -134,23 +124,19 @@ def bulk_members(count: int) -> Iterator[dict[str, Any]]:
 
     base_tier = default_program().base_tier.code
     joined_at = datetime(2025, 1, 1, tzinfo=timezone.utc)
-    for i, member_id in enumerate(member_ids(count)):
+    for i in range(count):
+        member_id = f"mrfm{i:07d}"
         orders = SHAPES[i % len(SHAPES)][2]
         days = {DAY - timedelta(days=ago): OrderDay(1, 1, amount) for ago, amount in orders}
         member = Member(member_id, f"mrfm-openid-{i}", joined_at, orders_count=len(days), order_days=days)
         yield new_record(member, base_tier).serialize()
 
 
-def member_ids(count: int) -> Iterator[str]:
-    """The loaded members' ids."""
-    return (f"mrfm{i:07d}" for i in range(count))
-
-
 def rfm_markdown(measured: dict[str, Any]) -> str:
     """The job's table for the README."""
     expected = measured["expected_tagged"]
     rows = [f"| {r['run']} ({r['as_of']}) | {r['members']:,} | {r['members_tagged']:,} (expected "
-            f"{expected[r['run']]:,} + route-bench members) | {r['members_moved']:,} | {r['calls_total']:,}: "
+            f"{expected[r['run']]:,}) | {r['members_moved']:,} | {r['calls_total']:,}: "
             f"{', '.join(f'{op} {n:,}' for op, n in sorted(r['calls'].items(), key=lambda kv: -kv[1]))}"
             f"{f' ({n} retried by botocore)' if (n := r['retried_attempts']) else ''} | "
             f"{r['calls_per_member']} | {r['wall_s']:g} s |" for r in measured["runs"]]
@@ -162,21 +148,5 @@ def rfm_markdown(measured: dict[str, Any]) -> str:
         f"`GET /v1/admin/analytics/rfm` afterwards: {snapshot['round_trips']} round trips "
         f"({', '.join(snapshot['calls'])}) for {snapshot['members_in_snapshot']:,} members; a page of 20 "
         f"`important_value` members: {page['round_trips']} round trips ({', '.join(page['calls'])}). Members "
-        f"loaded in {measured['load_s']:g} s and removed afterwards in {measured['unload_s']:g} s (BatchWriteItem, "
-        "not metered), so the reset bench that follows sees the store as before.",
+        f"loaded in {measured['load_s']:g} s (BatchWriteItem, not metered).",
     ])
-
-
-def main(argv: list[str]) -> int:
-    """This part alone, on a fresh local stack."""
-    from bench.stack import in_process_app
-
-    members = int(argv[0]) if argv else RFM_MEMBERS
-    with in_process_app() as bench:
-        measured = measure_rfm(bench, members)
-    print(rfm_markdown(measured))
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))

@@ -11,33 +11,41 @@ time of the app.
    through `POST /v1/wechat/push`, each granting one send of a template to a new openid (latency
    p50/p95, round trips a push), then one `notify.send_notice` per granted openid against the
    fake WeChat (sends/s, DynamoDB and WeChat calls a send).
-3. On the same store (unless `--skip-reset`): loads `--reset-members` members holding points
-   (default 20,000) and a quarter as many without, straight into the tables with BatchWriteItem,
-   sets the clock to 1 January 2027 00:00 Shanghai and runs `yearly-points-reset` twice through
-   the admin route: wall time, calls by operation, idempotency and a sample of ledgers; then
-   removes those members, so the next sections start from the routes' store.
-4. On the same store (unless `--skip-rfm`): loads `--rfm-members` members with orders (default
-   20,000) and runs `rfm-segments` on two dates through the admin route: calls per member, members
-   written (bench/rfm.py). Then (unless `--skip-reset`) the analytics summary over 31 and 366 days
-   with 100 members made through the routes and with 20,000 (the others' figures loaded straight
-   into the store): round trips and time (bench/analytics.py).
-5. In a fresh interpreter on the same store: the first GetItem of each model's table after
+3. In a fresh interpreter on the same store: the first GetItem of each model's table after
    `import app` against a warm one (no model may pay for a client of its own).
-6. Times `python -X importtime -c "import app"` in fresh subprocesses (median of 5).
-7. Writes `bench/results.json` and prints the Markdown tables for the README.
+4. The three jobs at scale, each in a subprocess of its own on a fresh local stack (run one by
+   hand with `--section NAME`): moto slows down as its tables grow, and a 20,000-member section
+   run after another on one store exhausted the runner's retry budget, which a deployed DynamoDB
+   would not. `reset` (unless `--skip-reset`) loads `--reset-members` members holding points
+   (default 20,000) and a quarter as many without with BatchWriteItem, sets the clock to
+   1 January 2027 00:00 Shanghai and runs `yearly-points-reset` twice through the admin route:
+   wall time, calls by operation, idempotency and a sample of ledgers (bench/reset.py).
+   `rfm` (unless `--skip-rfm`) loads `--rfm-members` members with orders (default 20,000) and
+   runs `rfm-segments` on two dates through the admin route: calls per member, members written
+   (bench/rfm.py). `summary` (unless `--skip-reset`) reads the analytics summary over 31 and 366
+   days with 100 members made through the routes and with 20,000 (the others' figures loaded
+   straight into the store): round trips and time (bench/analytics.py).
+5. Times `python -X importtime -c "import app"` in fresh subprocesses
+   (median of 5).
+6. Writes `bench/results.json` and prints the Markdown tables for the README.
 
 A missed target is reported, never an error: the exit code is non-zero only when the bench
 itself cannot run.
 
 This module only parses the arguments and runs the sections in that order: `stack` (the local
 stack and the in-process client), `counting` (the DynamoDB round-trip meter), `routes` (1),
-`wechat` (2), `rfm` (3), `reset` (4), `first_touch` (5), `imports` (6), `report` (7).
+`wechat` (2), `first_touch` (3), `reset`, `rfm` and `analytics` (4), `imports` (5), `report` (6).
 """
 from __future__ import annotations
 
 import argparse
+import json
+import subprocess
 import sys
+import tempfile
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 if __package__ in (None, ""):
     # Run as `python bench/run.py`: import from the repo root (app, chalicelib, devstack and the
@@ -51,8 +59,14 @@ from bench.report import build_results, print_report, write_results  # noqa: E40
 from bench.reset import RESET_MEMBERS, measure_reset  # noqa: E402
 from bench.rfm import RFM_MEMBERS, measure_rfm  # noqa: E402
 from bench.routes import run_routes  # noqa: E402
-from bench.stack import in_process_app  # noqa: E402
+from bench.stack import Bench, in_process_app  # noqa: E402
 from bench.wechat import measure_wechat  # noqa: E402
+
+SECTIONS: dict[str, Callable[[Bench, argparse.Namespace], dict[str, Any]]] = {
+    "reset": lambda bench, args: measure_reset(bench, args.reset_members),
+    "rfm": lambda bench, args: measure_rfm(bench, args.rfm_members),
+    "summary": lambda bench, args: measure_summary(bench),
+}
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -64,6 +78,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--rfm-members", type=int, default=RFM_MEMBERS, metavar="N",
                         help=f"members for the rfm-segments bench (default {RFM_MEMBERS:,})")
     parser.add_argument("--skip-rfm", action="store_true", help="leave the rfm-segments job out")
+    parser.add_argument("--section", choices=sorted(SECTIONS),
+                        help="run only this job section on a fresh stack and print its results as JSON")
     args = parser.parse_args(argv)
     if args.reset_members < 1:
         parser.error("--reset-members must be at least 1")
@@ -75,17 +91,36 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     """Run the bench, write results.json, print the tables."""
     args = parse_args(argv)
+    if args.section:
+        with in_process_app() as bench:
+            measured = SECTIONS[args.section](bench, args)
+        print(json.dumps(measured))
+        return 0
     with in_process_app() as bench:
         run_routes(bench)
         measured_wechat = measure_wechat(bench)
         first_touch = measure_first_touch()
-        reset = None if args.skip_reset else measure_reset(bench, args.reset_members)
-        rfm = None if args.skip_rfm else measure_rfm(bench, args.rfm_members)
-        summary = None if args.skip_reset else measure_summary(bench)
+    reset = None if args.skip_reset else run_section("reset", args)
+    rfm = None if args.skip_rfm else run_section("rfm", args)
+    summary = None if args.skip_reset else run_section("summary", args)
     results = build_results(bench.results, measured_wechat, measure_import(), reset, first_touch, summary, rfm)
     write_results(results)
     print_report(results)
     return 0
+
+
+def run_section(name: str, args: argparse.Namespace) -> dict[str, Any]:
+    """One job section in a fresh interpreter on a fresh local stack; its JSON results."""
+    print(f"bench: {name} ...", file=sys.stderr, flush=True)
+    command = [sys.executable, str(Path(__file__).resolve()), "--section", name,
+               "--reset-members", str(args.reset_members), "--rfm-members", str(args.rfm_members)]
+    with tempfile.TemporaryFile("w+") as output:
+        done = subprocess.run(command, stdout=output, check=False)
+        output.seek(0)
+        lines = output.read().strip().splitlines()
+    if done.returncode != 0 or not lines:
+        raise RuntimeError(f"the {name} section failed (exit {done.returncode})")
+    return json.loads(lines[-1])
 
 
 if __name__ == "__main__":
