@@ -11,27 +11,29 @@ time of the app.
    through `POST /v1/wechat/push`, each granting one send of a template to a new openid (latency
    p50/p95, round trips a push), then one `notify.send_notice` per granted openid against the
    fake WeChat (sends/s, DynamoDB and WeChat calls a send).
-3. On the same store (unless `--skip-reset`): loads `--reset-members` members holding points
+3. On the same store: the `member-day` job's DynamoDB calls per member, with a coupon and a notice,
+   again the same day, and with nothing to do (bench/jobs.py; its members are removed afterwards).
+4. On the same store (unless `--skip-reset`): loads `--reset-members` members holding points
    (default 20,000) and a quarter as many without, straight into the tables with BatchWriteItem,
    sets the clock to 1 January 2027 00:00 Shanghai and runs `yearly-points-reset` twice through
    the admin route: wall time, calls by operation, idempotency and a sample of ledgers; then
    removes those members, so the next sections start from the routes' store.
-4. On the same store (unless `--skip-rfm`): loads `--rfm-members` members with orders (default
+5. On the same store (unless `--skip-rfm`): loads `--rfm-members` members with orders (default
    20,000) and runs `rfm-segments` on two dates through the admin route: calls per member, members
    written (bench/rfm.py). Then (unless `--skip-reset`) the analytics summary over 31 and 366 days
    with 100 members made through the routes and with 20,000 (the others' figures loaded straight
    into the store): round trips and time (bench/analytics.py).
-5. In a fresh interpreter on the same store: the first GetItem of each model's table after
+6. In a fresh interpreter on the same store: the first GetItem of each model's table after
    `import app` against a warm one (no model may pay for a client of its own).
-6. Times `python -X importtime -c "import app"` in fresh subprocesses (median of 5).
-7. Writes `bench/results.json` and prints the Markdown tables for the README.
+7. Times `python -X importtime -c "import app"` in fresh subprocesses (median of 5).
+8. Writes `bench/results.json` and prints the Markdown tables for the README.
 
 A missed target is reported, never an error: the exit code is non-zero only when the bench
 itself cannot run.
 
 This module only parses the arguments and runs the sections in that order: `stack` (the local
 stack and the in-process client), `counting` (the DynamoDB round-trip meter), `routes` (1),
-`wechat` (2), `rfm` (3), `reset` (4), `first_touch` (5), `imports` (6), `report` (7).
+`wechat` (2), `jobs` (3), `reset` (4), `rfm` (5), `first_touch` (6), `imports` (7), `report` (8).
 """
 from __future__ import annotations
 
@@ -47,6 +49,7 @@ if __package__ in (None, ""):
 from bench.analytics import measure_summary  # noqa: E402
 from bench.first_touch import measure_first_touch  # noqa: E402
 from bench.imports import measure_import  # noqa: E402
+from bench.jobs import measure_member_day  # noqa: E402
 from bench.report import build_results, print_report, write_results  # noqa: E402
 from bench.reset import RESET_MEMBERS, measure_reset  # noqa: E402
 from bench.rfm import RFM_MEMBERS, measure_rfm  # noqa: E402
@@ -78,11 +81,13 @@ def main(argv: list[str] | None = None) -> int:
     with in_process_app() as bench:
         run_routes(bench)
         measured_wechat = measure_wechat(bench)
+        member_day = measure_member_day(bench)
         first_touch = measure_first_touch()
         reset = None if args.skip_reset else measure_reset(bench, args.reset_members)
         rfm = None if args.skip_rfm else measure_rfm(bench, args.rfm_members)
         summary = None if args.skip_reset else measure_summary(bench)
-    results = build_results(bench.results, measured_wechat, measure_import(), reset, first_touch, summary, rfm)
+    results = build_results(bench.results, measured_wechat, measure_import(), reset, first_touch, summary, rfm,
+                            member_day)
     write_results(results)
     print_report(results)
     return 0
