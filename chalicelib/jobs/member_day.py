@@ -185,10 +185,12 @@ def _batches(template: Template | None, gifts: list[_Gift], run: JobRun) -> list
 def _settle(run: JobRun, shard: str, cursor: str | None, page: Page[Member | None]) -> tuple[Counter[str], str | None]:
     """Decide the page's gifts from one batched read, write them in batches, then send the notices."""
     found = [member for member in page.items if member is not None]
-    read = read_all(run.uow, _reads(run, found))
-    gifts = _decide(run, found, read)
     counts = Counter({name: 0 for name in COUNTS})
     counts["members"] = len(found)
+    if not found:
+        return counts, page.cursor
+    read = read_all(run.uow, _reads(run, found))
+    gifts = _decide(run, found, read)
     if run.dry_run:
         counts.update(_tally(gifts, dry_run=True))
         return counts, page.cursor
