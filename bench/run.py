@@ -11,9 +11,11 @@ time of the app.
    through `POST /v1/wechat/push`, each granting one send of a template to a new openid (latency
    p50/p95, round trips a push), then one `notify.send_notice` per granted openid against the
    fake WeChat (sends/s, DynamoDB and WeChat calls a send).
-3. In a fresh interpreter on the same store: the first GetItem of each model's table after
+3. On the same store: the `member-day` job's DynamoDB calls per member, with a coupon and a notice,
+   again the same day, and with nothing to do (bench/jobs.py; its members are removed afterwards).
+4. In a fresh interpreter on the same store: the first GetItem of each model's table after
    `import app` against a warm one (no model may pay for a client of its own).
-4. The three jobs at scale, each in a subprocess of its own on a fresh local stack (run one by
+5. The three jobs at scale, each in a subprocess of its own on a fresh local stack (run one by
    hand with `--section NAME`): moto slows down as its tables grow, and a 20,000-member section
    run after another on one store exhausted the runner's retry budget, which a deployed DynamoDB
    would not. `reset` (unless `--skip-reset`) loads `--reset-members` members holding points
@@ -25,16 +27,16 @@ time of the app.
    (bench/rfm.py). `summary` (unless `--skip-reset`) reads the analytics summary over 31 and 366
    days with 100 members made through the routes and with 20,000 (the others' figures loaded
    straight into the store): round trips and time (bench/analytics.py).
-5. Times `python -X importtime -c "import app"` in fresh subprocesses
+6. Times `python -X importtime -c "import app"` in fresh subprocesses
    (median of 5).
-6. Writes `bench/results.json` and prints the Markdown tables for the README.
+7. Writes `bench/results.json` and prints the Markdown tables for the README.
 
 A missed target is reported, never an error: the exit code is non-zero only when the bench
 itself cannot run.
 
 This module only parses the arguments and runs the sections in that order: `stack` (the local
 stack and the in-process client), `counting` (the DynamoDB round-trip meter), `routes` (1),
-`wechat` (2), `first_touch` (3), `reset`, `rfm` and `analytics` (4), `imports` (5), `report` (6).
+`wechat` (2), `jobs` (3), `first_touch` (4), `reset`, `rfm` and `analytics` (5), `imports` (6), `report` (7).
 """
 from __future__ import annotations
 
@@ -55,6 +57,7 @@ if __package__ in (None, ""):
 from bench.analytics import measure_summary  # noqa: E402
 from bench.first_touch import measure_first_touch  # noqa: E402
 from bench.imports import measure_import  # noqa: E402
+from bench.jobs import measure_member_day  # noqa: E402
 from bench.report import build_results, print_report, write_results  # noqa: E402
 from bench.reset import RESET_MEMBERS, measure_reset  # noqa: E402
 from bench.rfm import RFM_MEMBERS, measure_rfm  # noqa: E402
@@ -99,11 +102,13 @@ def main(argv: list[str] | None = None) -> int:
     with in_process_app() as bench:
         run_routes(bench)
         measured_wechat = measure_wechat(bench)
+        member_day = measure_member_day(bench)
         first_touch = measure_first_touch()
     reset = None if args.skip_reset else run_section("reset", args)
     rfm = None if args.skip_rfm else run_section("rfm", args)
     summary = None if args.skip_reset else run_section("summary", args)
-    results = build_results(bench.results, measured_wechat, measure_import(), reset, first_touch, summary, rfm)
+    results = build_results(bench.results, measured_wechat, measure_import(), reset, first_touch, summary, rfm,
+                            member_day)
     write_results(results)
     print_report(results)
     return 0

@@ -90,7 +90,7 @@ def send_notices(bench: Bench, openids: list[str]) -> dict[str, Any]:
         values = {"thing1": "会员日福利已到账"}
         outcomes = Counter(
             notify.send_notice(wiring.uow(), wiring.wechat(), f"m-bench-{i}", openid, NOTICE_TEMPLATE, values,
-                               job="bench", business_date=clock.business_date(now), now=now)
+                               job="bench", business_date=clock.business_date(now), now=now, weekly_cap=3)
             for i, openid in enumerate(openids))
         send_s = time.perf_counter() - started
     if outcomes[notify.SENT] != len(openids):

@@ -58,14 +58,17 @@ class JobRun:
         return issue_by_job(self.uow, member, template_id, key, job=self.job, source=source, as_of=self.as_of,
                             dry_run=self.dry_run)
 
-    def notify(self, member: Member, template_id: str, values: dict[str, Any], *, at: datetime | None = None) -> bool:
+    def notify(self, member: Member, template_id: str, values: dict[str, Any], *, at: datetime | None = None) -> str:
         """Send the member a subscribe message (at most one per template and business date of `at`,
-        default the run's instant); True if sent (dry: if the member holds a grant for it)."""
-        if self.dry_run:
-            return notify.has_grant(self.uow, member.openid, template_id)
+        default the run's instant, within the program's weekly budget): `send_notice`'s outcome (dry:
+        what it would be if WeChat took it)."""
         at = at or self.as_of
+        day, cap = clock.business_date(at), self.program.notifications.weekly_cap
+        if self.dry_run:
+            return notify.dry_outcome(self.uow, member.openid, template_id, job=self.job, business_date=day,
+                                      weekly_cap=cap)
         return notify.send_notice(self.uow, self.wechat, member.member_id, member.openid, template_id, values,
-                                  job=self.job, business_date=clock.business_date(at), now=at) == notify.SENT
+                                  job=self.job, business_date=day, now=at, weekly_cap=cap)
 
 
 # A whole page of a shard (the run, the shard, the cursor the page was read from, the page): the

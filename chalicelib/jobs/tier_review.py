@@ -5,7 +5,8 @@ recorded tier, for members recorded above the base tier (the sparse `tier-index`
 conditioned on the member's version, so a second run changes nothing. For each change it records,
 it sends the `notifications.templates.tier_changed` notice (if set) to a member holding a grant;
 keywords `thing1` (the new tier's name) and `thing2` (the old one's). A notice that cannot be sent
-is not tried again by a later run (the change is already recorded).
+is not tried again by a later run (the change is already recorded), nor is one the weekly budget
+held back (`notices_capped`).
 """
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from typing import Any
 from chalicelib.domain.member import Member, member_tier
 from chalicelib.domain.tiers import TierChange, tier_change
 from chalicelib.jobs.sharded import JobRun, ShardedJob
+from chalicelib.services import notify
 from chalicelib.services.runner import Command, Decision
 from chalicelib.store import members
 from chalicelib.store.parts import Query
@@ -47,8 +49,9 @@ def _review(run: JobRun, member: Member) -> Counter[str]:
         if template_id:
             values = {"thing1": run.program.tier_name(change.to_tier),
                       "thing2": run.program.tier_name(change.from_tier)}
-            counts["notices_sent"] += run.notify(member, template_id, values, at=change.at)
+            counts.update(notify.counted(run.notify(member, template_id, values, at=change.at), "notices_sent"))
     return counts
 
 
-JOB = ShardedJob(NAME, ("members_reviewed", "tier_changes", "notices_sent"), _above_base, _review)
+JOB = ShardedJob(NAME, ("members_reviewed", "tier_changes", "notices_sent", notify.CAPPED_COUNT), _above_base,
+                 _review)

@@ -23,7 +23,7 @@ from chalicelib.domain.member import Member, member_tier
 from chalicelib.domain.program import Program
 from chalicelib.domain.tiers import check_tier_codes
 from chalicelib.domain.tokens import Principal
-from chalicelib.errors import Conflict, Forbidden, NotFound
+from chalicelib.errors import NotFound
 from chalicelib.services.catalog import Catalog, sent_tiers
 from chalicelib.services.common import (
     existing_member_id,
@@ -36,13 +36,14 @@ from chalicelib.services.common import (
 from chalicelib.services.figures import activity, issued
 from chalicelib.services.runner import RECORDED_ANSWER, Command, Decision, run
 from chalicelib.store import coupons, members, settings
-from chalicelib.store.idempotency import RequestKey
+from chalicelib.store.idempotency import RequestKey, StoredAnswer
 from chalicelib.store.parts import Get, UnitOfWork, Write, every
 
 STATUSES = ("unused", "used", "expired")
 # Members per batch of a targeted issue: its read holds each member and its count plus the
 # program, the template and the answer, within the 25 items of one TransactGetItems.
 ISSUE_BATCH = 11
+JOB_ISSUE_PARTS = 3  # per coupon `job_issue` writes: its idempotency record, the coupon, the member's count
 TEMPLATES = Catalog(coupons.templates_page, coupons.template_cursor, coupons.template, coupons.edit_template,
                     validate_template, "优惠券模板不存在")
 
@@ -240,6 +241,31 @@ def issue_batch(template_id: str, member_ids: list[str], key: RequestKey, digest
     return Command(reads, decide, key=key, fingerprint=digest)
 
 
+def _job_answer(template: Template, coupon: Coupon) -> dict[str, Any]:
+    """What a job records (and a re-run replays) for the coupon it gave under a member's key."""
+    return {"coupon_id": coupon.coupon_id, "name": template.name}
+
+
+def job_coupon(template: Template, member: Member, program: Program, claimed: int, *, source: str,
+               as_of: datetime, issuing: int) -> Coupon | None:
+    """The coupon a job gives a member it read with `claimed` of the template, while `issuing`
+    others go out in the same step; None when the template refuses it (active, stock, limit, tier)."""
+    tier = member_tier(member, program, as_of).code
+    if template.refusal(claimed, now=as_of, tier_code=tier, issuing=issuing) is not None:
+        return None
+    return _coupon(template, member.member_id, source, as_of)
+
+
+def job_issue(template: Template, given: list[tuple[str, Coupon]], *, job: str, now: datetime) -> list[Write]:
+    """Issue the coupons of one batch of a job, each with its member's idempotency record (the
+    answer `issue_by_job` records under the same key): (key, coupon) pairs. Each coupon adds
+    `JOB_ISSUE_PARTS` parts; the template's count and the figures' counters come once per batch
+    and shard (merged)."""
+    records = [RequestKey(key).record(StoredAnswer(job, 201, _job_answer(template, coupon)), now)
+               for key, coupon in given]
+    return [record for record in records if record is not None] + issued(template, [c for _, c in given])
+
+
 def issue_by_job(uow: UnitOfWork, member: Member, template_id: str, key: str, *, job: str, source: str,
                  as_of: datetime, dry_run: bool) -> tuple[str | None, bool]:
     """Issue the template to the member once per `key` (active, stock, per-member limit and tier
@@ -250,12 +276,11 @@ def issue_by_job(uow: UnitOfWork, member: Member, template_id: str, key: str, *,
     def decide(read: dict[str, Any]) -> Decision[dict[str, Any]]:
         template: Template | None = read["template"]
         current: Member | None = read["member"]
-        if template is None or current is None:
+        coupon = job_coupon(template, current, read["program"], read["claimed"], source=source, as_of=as_of,
+                            issuing=0) if template is not None and current is not None else None
+        if template is None or coupon is None:
             raise NotFound()
-        tier = member_tier(current, read["program"], as_of).code
-        refuse(template.refusal(read["claimed"], now=as_of, tier_code=tier))
-        coupon = _coupon(template, current.member_id, source, as_of)
-        decided.append({"coupon_id": coupon.coupon_id, "name": template.name})
+        decided.append(_job_answer(template, coupon))
         return Decision(decided[-1], issued(template, [coupon]))
 
     reads: dict[str, Get[Any, Any]] = {
@@ -263,7 +288,7 @@ def issue_by_job(uow: UnitOfWork, member: Member, template_id: str, key: str, *,
         "template": coupons.template(template_id), "claimed": coupons.claimed(member.member_id, template_id)}
     try:
         _, answer = run(uow, Command(reads, decide, key=RequestKey(key), fingerprint=job), dry_run=dry_run)
-    except (NotFound, Forbidden, Conflict):  # the template's refusal: nothing to give
+    except NotFound:  # no such member or template, or the template refuses: nothing to give
         return None, False
     # Issued now if the answer is the one this call decided, not one an earlier run recorded.
     return answer.get("name"), bool(decided) and answer is decided[-1]

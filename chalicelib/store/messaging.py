@@ -1,5 +1,5 @@
 """Messaging: subscribe-message grants per openid and template, the message pushes already
-handled, and the notices the jobs send.
+handled, the notices the jobs send and each openid's weekly budget of them.
 
 | access pattern                                   | table / index                 | call           |
 | ------------------------------------------------ | ----------------------------- | -------------- |
@@ -7,17 +7,21 @@ handled, and the notices the jobs send.
 | a message push already handled (dedupe)          | push_events (TTL `expires_at`) | Put in the transaction |
 | a signed (timestamp, nonce) already used         | push_nonces (TTL `expires_at`) | conditional Put / GetItem |
 | a notice sent per openid, template, date and job | notices (TTL `expires_at`)    | Put in the transaction |
+| an openid's recent job and automation sends      | notice_budgets (TTL)          | Get / in the transaction |
 """
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+import json
+from datetime import date, datetime, timedelta
 
 from pynamodb.attributes import NumberAttribute, TTLAttribute, UnicodeAttribute, UTCDateTimeAttribute
 from pynamodb.models import Model
 
+from chalicelib.clock import shanghai_start_of
+from chalicelib.domain.send_budget import SendBudget
 from chalicelib.domain.subscriptions import GrantChange
 from chalicelib.store.base import TableMeta
-from chalicelib.store.parts import Delete, Get, Op, Put, Query, Update, Write, absent, add, assign, gt
+from chalicelib.store.parts import Delete, Get, Op, Put, Query, Update, Write, absent, add, assign, eq, gt, lacks
 
 GRANTS_PAGE = 100
 
@@ -95,7 +99,22 @@ class NoticeRecord(Model):
     expires_at = TTLAttribute()
 
 
-MODELS: tuple[type[Model], ...] = (SubscriptionRecord, PushEventRecord, PushNonceRecord, NoticeRecord)
+class NoticeBudgetRecord(Model):
+    """The subscribe messages jobs and automations sent an openid on recent dates (its weekly
+    budget): `sends` is JSON {notice key: business date}; `version` counts its changes, each
+    conditioned on the version read. DynamoDB's TTL removes it once none of its sends counts."""
+
+    class Meta(TableMeta):
+        table_name = "notice_budgets"
+
+    openid = UnicodeAttribute(hash_key=True)
+    sends = UnicodeAttribute(default="{}")
+    version = NumberAttribute(default=0)
+    expires_at = TTLAttribute(null=True)
+
+
+MODELS: tuple[type[Model], ...] = (SubscriptionRecord, PushEventRecord, PushNonceRecord, NoticeRecord,
+                                   NoticeBudgetRecord)
 
 
 def grants(openid: str, cursor: str | None = None) -> Query[SubscriptionRecord, tuple[str, int]]:
@@ -140,14 +159,45 @@ def _grant_ops(change: GrantChange, now: datetime) -> tuple[Op, ...]:
     return tuple(ops + [assign(attribute, value) for attribute, value in details if value is not None])
 
 
-def reserve_notice(openid: str, template_id: str, key: str, member_id: str, now: datetime,
-                   keep_for: timedelta) -> list[Write]:
-    """Record the notice (NoticeRecorded if it was) and spend one grant (NoGrantLeft if none)."""
+def notice_recorded(key: str) -> Get[NoticeRecord, bool]:
+    """Whether the notice under `key` was sent (or is being sent)."""
+    return Get(NoticeRecord, (key,), lambda r: r is not None)
+
+
+def _budget(record: NoticeBudgetRecord | None) -> SendBudget:
+    if record is None:
+        return SendBudget()
+    sends = {key: date.fromisoformat(day) for key, day in json.loads(record.sends).items()}
+    return SendBudget(sends, int(record.version or 0))
+
+
+def budget(openid: str) -> Get[NoticeBudgetRecord, SendBudget]:
+    """The openid's recent job and automation sends."""
+    return Get(NoticeBudgetRecord, (openid,), _budget)
+
+
+def _budget_change(openid: str, before: SendBudget, after: SendBudget) -> Update:
+    """Store the budget as `after`, if it is still at the version of `before` (else StaleRead);
+    it expires once none of its sends (nor those of `before`) counts any more."""
+    condition = eq(NoticeBudgetRecord.version, before.version) if before.version else lacks(NoticeBudgetRecord.version)
+    until = after.counts_until() or before.counts_until()
+    sends = json.dumps({key: day.isoformat() for key, day in sorted(after.sends.items())}, separators=(",", ":"))
+    return Update(NoticeBudgetRecord, (openid,),
+                  (assign(NoticeBudgetRecord.sends, sends), assign(NoticeBudgetRecord.version, after.version),
+                   assign(NoticeBudgetRecord.expires_at, shanghai_start_of(until) if until else None)),
+                  condition=condition)
+
+
+def reserve_notice(openid: str, template_id: str, key: str, member_id: str, now: datetime, keep_for: timedelta,
+                   budget_before: SendBudget, budget_after: SendBudget) -> list[Write]:
+    """Record the notice (NoticeRecorded if it was), spend one grant (NoGrantLeft if none) and
+    count the send in the openid's budget (StaleRead if it changed since `budget_before`)."""
     return [Put(NoticeRecord(key, member_id=member_id, created_at=now, expires_at=now + keep_for),
                 absent(), NoticeRecorded()),
             Update(SubscriptionRecord, (openid, template_id),
                    (add(SubscriptionRecord.count, -1), assign(SubscriptionRecord.updated_at, now)),
-                   condition=gt(SubscriptionRecord.count, 0), error=NoGrantLeft())]
+                   condition=gt(SubscriptionRecord.count, 0), error=NoGrantLeft()),
+            _budget_change(openid, budget_before, budget_after)]
 
 
 def confirm_notice(key: str, msg_id: str) -> Update:
@@ -155,9 +205,14 @@ def confirm_notice(key: str, msg_id: str) -> Update:
     return Update(NoticeRecord, (key,), (assign(NoticeRecord.msg_id, msg_id),))
 
 
-def release_notice(openid: str, template_id: str, key: str, now: datetime, *, grant_left: bool) -> list[Write]:
+def release_notice(openid: str, template_id: str, key: str, now: datetime, budget_now: SendBudget, *,
+                   grant_left: bool) -> list[Write]:
     """Undo a reservation whose message was not sent: remove the notice record (a later run may
-    send it) and give the grant back, or, when WeChat says none is left, set the grants to 0."""
+    send it), take the send out of the budget, and give the grant back, or, when WeChat says none
+    is left, set the grants to 0."""
     count = add(SubscriptionRecord.count, 1) if grant_left else assign(SubscriptionRecord.count, 0)
-    return [Delete(NoticeRecord, (key,)),
-            Update(SubscriptionRecord, (openid, template_id), (count, assign(SubscriptionRecord.updated_at, now)))]
+    writes: list[Write] = [Delete(NoticeRecord, (key,)), Update(SubscriptionRecord, (openid, template_id),
+                                                                 (count, assign(SubscriptionRecord.updated_at, now)))]
+    if key in budget_now.sends:
+        writes.append(_budget_change(openid, budget_now, budget_now.giving_back(key)))
+    return writes

@@ -307,3 +307,9 @@ def every(uow: UnitOfWork, query: Callable[[str | None], Query[Any, T]]) -> list
         cursor = page.cursor
         if cursor is None:
             return items
+
+
+def read_all(uow: UnitOfWork, parts: dict[str, Get[Any, Any]]) -> dict[str, Any]:
+    """Many named items of any kinds, converted: one BatchGetItem per hundred, strongly consistent."""
+    names = list(parts)
+    return dict(zip(names, uow.read_many([parts[name] for name in names]), strict=True))

@@ -30,6 +30,7 @@ TTL_ATTRIBUTES: dict[type[Model], str] = {
     messaging.PushEventRecord: "expires_at",
     messaging.PushNonceRecord: "expires_at",
     messaging.NoticeRecord: "expires_at",
+    messaging.NoticeBudgetRecord: "expires_at",
     segments.SnapshotRecord: "expires_at",
 }
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 
 import requests
+import storage
 from helpers import ADMIN, new_user
 
 ROUNDS = 5
@@ -169,3 +170,49 @@ def test_twenty_concurrent_adjustments_of_one_member_on_two_instances_all_succee
     ledger = requests.get(f"{servers[0]}/v1/points/ledger?limit=100", headers=auth, timeout=30).json()["items"]
     assert balance == 100 + sum(range(1, CONCURRENT_WRITES + 1)) == sum(e["delta"] for e in ledger)
     assert len(ledger) == CONCURRENT_WRITES + 1
+
+
+def test_member_day_on_two_instances_and_another_job_at_once_double_nothing_and_keep_the_cap(
+        two_instances, fake_wechat) -> None:
+    """Two instances run `member-day` while one runs `points-expiring`, on a member day with a
+    weekly cap of 1: every member gets one coupon, the granted member one message of the two."""
+    servers = two_instances
+    original = requests.get(f"{servers[0]}/v1/admin/program", headers=ADMIN, timeout=30).json()
+    try:
+        for base in servers:
+            clock = requests.put(f"{base}/v1/admin/clock", json={"now": "2026-12-01T10:00:00+08:00"}, headers=ADMIN,
+                                 timeout=30)
+            assert clock.status_code == 200
+        template = post(f"{servers[0]}/v1/admin/coupon-templates",
+                        {"name": "会员日券", "kind": "amount_off", "amount_off_fen": 500, "min_spend_fen": 0,
+                         "validity": {"type": "relative", "days": 7}}, ADMIN).json()
+        member_day, points = (f"tpl-{new_user()}" for _ in range(2))
+        program = {**original, "member_days": {**original["member_days"], "days_of_month": [1],
+                                               "coupon_template_id": template["template_id"]},
+                   "points_expiry": {"keep_years": 0},
+                   "notifications": {"templates": {**original["notifications"]["templates"], "member_day": member_day,
+                                                   "points_expiring": points},
+                                     "weekly_cap": 1, "points_expiring_days": [1]}}
+        assert requests.put(f"{servers[0]}/v1/admin/program", json=program, headers=ADMIN, timeout=30).ok
+        name = new_user()
+        auth = {"Authorization": f"Bearer {login(servers[0], f'{name}.1')}"}
+        post(f"{servers[0]}/v1/members", {}, auth)
+        openid = fake_wechat.openid_for(name)
+        for template_id in (member_day, points):
+            storage.grant(openid, template_id)
+        fake_wechat.reset()
+        runs = [(servers[0], "member-day"), (servers[1], "member-day"), (servers[1], "points-expiring")]
+        with ThreadPoolExecutor(len(runs)) as pool:
+            first, second, reminders = [a.json() for a in pool.map(
+                lambda run: post(f"{run[0]}/v1/admin/jobs/{run[1]}/run", {}, ADMIN), runs)]
+        assert first["members"] == second["members"] == first["coupons_issued"] + second["coupons_issued"]
+        assert first["notices_sent"] + second["notices_sent"] + reminders["reminders_sent"] == 1
+        assert len([m for m in fake_wechat.sent_messages if m["touser"] == openid]) == 1
+        assert sorted(storage.grants(openid).values()) == [0, 1]
+        wallet = requests.get(f"{servers[1]}/v1/coupons", headers=auth, timeout=30).json()["items"]
+        assert [c["template_id"] for c in wallet] == [template["template_id"]]
+    finally:
+        requests.put(f"{servers[0]}/v1/admin/program", json=original, headers=ADMIN, timeout=30)
+        for base in servers:
+            requests.delete(f"{base}/v1/admin/clock", headers=ADMIN, timeout=30)
+        fake_wechat.reset()

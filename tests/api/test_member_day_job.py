@@ -53,7 +53,7 @@ def test_each_member_gets_one_coupon_and_granted_members_one_notice(api: Api, me
 
     status, first = api.call("POST", RUN, {}, admin=True)
     assert status == 200, first
-    assert set(first) == {"job", "as_of", "dry_run", "members", "coupons_issued", "notices_sent"}
+    assert set(first) == {"job", "as_of", "dry_run", "members", "coupons_issued", "notices_sent", "notices_capped"}
     assert first["job"] == "member-day" and first["as_of"] == "2026-12-08T00:30:00+08:00"
     assert first["notices_sent"] == 2 and first["coupons_issued"] >= 3 and first["members"] >= 3
     messages = fake_wechat.sent_messages
@@ -92,7 +92,7 @@ def test_not_a_member_day_does_nothing(api: Api, member_day, clock, fake_wechat)
     _grant(fake_wechat.openid_for(api.users[member["member_id"]]), notice_template)
     status, body = api.call("POST", RUN, {}, admin=True)
     assert status == 200 and body == {"job": "member-day", "as_of": "2026-12-09T00:30:00+08:00", "dry_run": False,
-                                      "members": 0, "coupons_issued": 0, "notices_sent": 0}
+                                      "members": 0, "coupons_issued": 0, "notices_sent": 0, "notices_capped": 0}
     assert fake_wechat.sent_messages == [] and _coupons(api, token, template_id) == []
 
 

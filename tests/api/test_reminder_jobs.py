@@ -14,8 +14,8 @@ COUPON_RUN = "/v1/admin/jobs/coupon-expiry/run"
 POINTS_RUN = "/v1/admin/jobs/points-expiring/run"
 
 
-def _grant(openid: str, template_id: str) -> None:
-    storage.grant(openid, template_id)
+def _grant(openid: str, template_id: str, grants: int = 1) -> None:
+    storage.grant(openid, template_id, grants)
 
 
 def _notice_template(program, kind: str) -> str:
@@ -68,7 +68,7 @@ def test_holders_of_coupons_ending_within_3_days_get_one_reminder(api: Api, cloc
 
     status, first = api.call("POST", COUPON_RUN, {}, admin=True)
     assert status == 200, first
-    assert set(first) == {"job", "as_of", "dry_run", "coupons_expired", "reminders_sent"}
+    assert set(first) == {"job", "as_of", "dry_run", "coupons_expired", "reminders_sent", "notices_capped"}
     assert first["reminders_sent"] == 1
     [message] = reset_wechat.sent_messages
     assert message["touser"] == reset_wechat.openid_for(api.users[soon["member_id"]])
@@ -83,7 +83,7 @@ def test_holders_of_coupons_ending_within_3_days_get_one_reminder(api: Api, cloc
 
 
 def test_december_reminds_of_points_expiring_at_the_new_year(api: Api, clock, program, reset_wechat) -> None:
-    clock("2026-12-10T10:00:00+08:00")
+    clock("2026-12-01T10:00:00+08:00")  # the 1st: one of the default points_expiring_days (1 and 20)
     notice_template = _notice_template(program, "points_expiring")
     _, member = api.new_member()
     openid = reset_wechat.openid_for(api.users[member["member_id"]])
@@ -96,16 +96,35 @@ def test_december_reminds_of_points_expiring_at_the_new_year(api: Api, clock, pr
 
     status, first = api.call("POST", POINTS_RUN, {}, admin=True)
     assert status == 200, first
-    assert set(first) == {"job", "as_of", "dry_run", "members", "reminders_sent"}
-    assert first["as_of"] == "2026-12-10T10:00:00+08:00" and first["members"] >= 1 and first["reminders_sent"] == 1
+    assert set(first) == {"job", "as_of", "dry_run", "members", "reminders_sent", "notices_capped"}
+    assert first["as_of"] == "2026-12-01T10:00:00+08:00" and first["members"] >= 1 and first["reminders_sent"] == 1
     [message] = reset_wechat.sent_messages
     assert message["touser"] == openid and message["template_id"] == notice_template
     assert message["data"] == {"number1": {"value": str(balance)}, "date2": {"value": "2027年01月01日 00:00"}}
 
     _grant(openid, notice_template)
     assert api.call("POST", POINTS_RUN, {}, admin=True)[1]["reminders_sent"] == 0
-    clock("2026-12-11T10:00:00+08:00")
+    clock("2026-12-02T10:00:00+08:00")  # not a reminding day: nothing walked, nothing sent
+    assert api.call("POST", POINTS_RUN, {}, admin=True)[1] == {
+        "job": "points-expiring", "as_of": "2026-12-02T10:00:00+08:00", "dry_run": False, "members": 0,
+        "reminders_sent": 0, "notices_capped": 0}
+    clock("2026-12-20T10:00:00+08:00")
     assert api.call("POST", POINTS_RUN, {}, admin=True)[1]["reminders_sent"] == 1
+    assert len(reset_wechat.sent_messages) == 2 and storage.grants(openid) == {notice_template: 0}
+
+
+def test_points_reminders_follow_points_expiring_days(api: Api, clock, program, reset_wechat) -> None:
+    edited, _ = program
+    edited["notifications"]["points_expiring_days"] = [5]
+    notice_template = _notice_template(program, "points_expiring")
+    _, member = api.new_member()
+    openid = reset_wechat.openid_for(api.users[member["member_id"]])
+    _grant(openid, notice_template, 2)
+    clock("2026-12-01T10:00:00+08:00")
+    assert api.call("POST", POINTS_RUN, {}, admin=True)[1]["members"] == 0
+    clock("2026-12-05T10:00:00+08:00")
+    assert api.call("POST", POINTS_RUN, {}, admin=True)[1]["reminders_sent"] == 1
+    assert [m["touser"] for m in reset_wechat.sent_messages] == [openid] and storage.grants(openid) == {notice_template: 1}
 
 
 def test_points_reminders_only_in_december(api: Api, clock, program, reset_wechat) -> None:
@@ -115,5 +134,5 @@ def test_points_reminders_only_in_december(api: Api, clock, program, reset_wecha
     _grant(reset_wechat.openid_for(api.users[member["member_id"]]), notice_template)
     assert api.call("POST", POINTS_RUN, {}, admin=True)[1] == {
         "job": "points-expiring", "as_of": "2026-11-30T10:00:00+08:00", "dry_run": False, "members": 0,
-        "reminders_sent": 0}
+        "reminders_sent": 0, "notices_capped": 0}
     assert reset_wechat.sent_messages == []

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date, timedelta
 
 import pytest
@@ -34,9 +35,10 @@ def _openid(grants: int, template_id: str) -> str:
     return openid
 
 
-def _send(openid: str, template_id: str, business_date: date = TODAY) -> str:
-    return notify.send_notice(storage.uow(), wiring.wechat(), "m-" + openid, openid, template_id, {"thing1": "会员日福利已到账"},
-                              job="test", business_date=business_date, now=clock.now())
+def _send(openid: str, template_id: str, business_date: date = TODAY, *, job: str = "test", weekly_cap: int = 3) -> str:
+    return notify.send_notice(storage.uow(), wiring.wechat(), "m-" + openid, openid, template_id,
+                              {"thing1": "会员日福利已到账"}, job=job, business_date=business_date, now=clock.now(),
+                              weekly_cap=weekly_cap)
 
 
 def _messages(fake_wechat, template_id: str) -> list[dict]:
@@ -114,3 +116,37 @@ def test_one_message_per_member_template_and_date(fake_wechat, template_id) -> N
     assert storage.grants(openid) == {template_id: 4}
     assert _send(openid, template_id, TODAY + timedelta(days=1)) == notify.SENT
     assert storage.grants(openid) == {template_id: 3}
+
+
+def test_the_weekly_cap_counts_every_template_and_job_and_keeps_the_grant(fake_wechat, template_id) -> None:
+    openid = _openid(2, template_id)
+    other = "tpl-" + uuid.uuid4().hex[:10]
+    storage.grant(openid, other, 2)
+    assert _send(openid, template_id, job="member-day", weekly_cap=2) == notify.SENT
+    assert _send(openid, other, TODAY + timedelta(days=3), job="points-expiring", weekly_cap=2) == notify.SENT
+    assert _send(openid, template_id, TODAY + timedelta(days=6), weekly_cap=2) == notify.CAPPED
+    assert storage.grants(openid) == {template_id: 1, other: 1}
+    assert _send(openid, template_id, TODAY + timedelta(days=7), weekly_cap=2) == notify.SENT
+    assert _send(openid, other, TODAY + timedelta(days=7), job="automations", weekly_cap=0) == notify.CAPPED
+    assert storage.grants(openid) == {template_id: 0, other: 1}
+
+
+def test_a_send_that_fails_gives_its_place_in_the_budget_back(fake_wechat, template_id) -> None:
+    openid = _openid(1, template_id)
+    fake_wechat.inject_fault(SEND_PATH, status=500, count=3)
+    assert _send(openid, template_id, weekly_cap=1) == notify.FAILED
+    assert _send(openid, template_id, weekly_cap=1) == notify.SENT
+
+
+def test_concurrent_sends_at_the_cap_send_exactly_one(fake_wechat, template_id) -> None:
+    """Four sends of four templates to one openid with one place left in its week, at once."""
+    openid = _openid(1, template_id)
+    assert _send(openid, template_id, weekly_cap=2) == notify.SENT
+    others = ["tpl-" + uuid.uuid4().hex[:10] for _ in range(4)]
+    for other in others:
+        storage.grant(openid, other)
+    with ThreadPoolExecutor(len(others)) as pool:
+        outcomes = list(pool.map(lambda other: _send(openid, other, job=f"job-{other}", weekly_cap=2), others))
+    assert sorted(outcomes) == [notify.CAPPED] * 3 + [notify.SENT]
+    assert sum(storage.grants(openid)[other] for other in others) == 3
+    assert len([m for m in fake_wechat.sent_messages if m["touser"] == openid]) == 2
