@@ -21,6 +21,8 @@ time of the app.
    written (bench/rfm.py). Then (unless `--skip-reset`) the analytics summary over 31 and 366 days
    with 100 members made through the routes and with 20,000 (the others' figures loaded straight
    into the store): round trips and time (bench/analytics.py).
+   Before those (always): the `automations` job over a few hundred members loaded straight into
+   the store, on four dates, and the automations' results read (bench/automations.py).
 5. In a fresh interpreter on the same store: the first GetItem of each model's table after
    `import app` against a warm one (no model may pay for a client of its own).
 6. Times `python -X importtime -c "import app"` in fresh subprocesses (median of 5).
@@ -45,6 +47,7 @@ if __package__ in (None, ""):
     sys.path[0] = str(Path(__file__).resolve().parents[1])
 
 from bench.analytics import measure_summary  # noqa: E402
+from bench.automations import measure_automations  # noqa: E402
 from bench.first_touch import measure_first_touch  # noqa: E402
 from bench.imports import measure_import  # noqa: E402
 from bench.report import build_results, print_report, write_results  # noqa: E402
@@ -77,12 +80,14 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     with in_process_app() as bench:
         run_routes(bench)
+        automations = measure_automations(bench)
         measured_wechat = measure_wechat(bench)
         first_touch = measure_first_touch()
         reset = None if args.skip_reset else measure_reset(bench, args.reset_members)
         rfm = None if args.skip_rfm else measure_rfm(bench, args.rfm_members)
         summary = None if args.skip_reset else measure_summary(bench)
-    results = build_results(bench.results, measured_wechat, measure_import(), reset, first_touch, summary, rfm)
+    results = build_results(bench.results, measured_wechat, measure_import(), reset, first_touch, summary, rfm,
+                            automations)
     write_results(results)
     print_report(results)
     return 0

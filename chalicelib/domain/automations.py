@@ -141,8 +141,10 @@ def entering(automation: Automation, member: Member, key: str | None) -> Enterin
 
 def enter(member: Member, entries: Iterable[Entering], at: datetime, *, order_id: str | None = None
           ) -> tuple[Member, Counter[str]]:
-    """The member with the entries recorded (keys and open entries), and the result counters they add."""
-    entered, opened, counts = dict(member.entered), list(member.open_entries), Counter[str]()
+    """The member with the entries recorded (keys and open entries; those closed `KEEP_CLOSED_FOR`
+    ago dropped), and the result counters they add."""
+    opened = [entry for entry in member.open_entries if entry.until + KEEP_CLOSED_FOR > at]
+    entered, counts = dict(member.entered), Counter[str]()
     for item in entries:
         rule = item.automation
         entered[rule.id] = item.key

@@ -8,7 +8,8 @@ automation), so a member is reached about once per lapse; `tier_at_risk` walks `
 above the base tier) on the N days before 1 January only. Each trigger is a *lane* of a shard's
 segment; the segment's cursor is `<lane>|<cursor within it>`.
 
-A page's entering members are written together: one TransactWriteItems per `BATCH` members holds
+A page's entering members are written together: one BatchGetItem reads the templates of their
+coupons and their counts, then one TransactWriteItems per `BATCH` members holds
 each member's update (conditioned on the version read, with its entry key, open entry and, when
 treated, its `automation` ledger entry), the coupons of each template in one issue, the figures and
 the shard's result counters. If the batch loses a race (a member changed since the index was read,
@@ -97,6 +98,7 @@ def _settle(job_run: JobRun, shard: str, cursor: str | None, page: Page[Any]) ->
     rule = next((r for r in job_run.program.automations if r.id == lanes[lane_number]["id"]), None)
     counts = Counter({name: 0 for name in COUNTS})
     chosen: list[tuple[Member, Entering]] = []
+    rewards = rewarding.Rewards()
     for member in page.items:
         if member is None or member.joined_at > job_run.as_of:
             continue
@@ -104,17 +106,19 @@ def _settle(job_run: JobRun, shard: str, cursor: str | None, page: Page[Any]) ->
         item = entering(rule, member, job_key(rule, member, job_run.program, job_run.as_of)) if rule else None
         if item is not None:
             chosen.append((member, item))
+    if chosen and not job_run.dry_run:
+        reads = rewarding.reads_for([(member, [item]) for member, item in chosen])
+        rewards = rewarding.rewards_from(dict(zip(reads, job_run.uow.read_many(list(reads.values())), strict=True)))
     for start in range(0, len(chosen), BATCH):
-        counts.update(_enter_batch(job_run, shard, chosen[start:start + BATCH]))
+        counts.update(_enter_batch(job_run, shard, chosen[start:start + BATCH], rewards))
     if page.cursor is not None:
         return counts, f"{lane_number}|{page.cursor}"
     return counts, f"{lane_number + 1}|" if lane_number + 1 < len(lanes) else None
 
 
-def _decide(job_run: JobRun, shard: str, chosen: list[tuple[Member, Entering]], read: dict[str, Any]
+def _decide(job_run: JobRun, shard: str, chosen: list[tuple[Member, Entering]], rewards: rewarding.Rewards
             ) -> list[Write]:
-    """The writes of a batch's entries, from what was read for their rewards."""
-    rewards = rewarding.rewards_from(read)
+    """The writes of a batch's entries (their coupons from `rewards`)."""
     writes: list[Write] = []
     results: Counter[str] = Counter()
     for member, item in chosen:
@@ -126,18 +130,18 @@ def _decide(job_run: JobRun, shard: str, chosen: list[tuple[Member, Entering]], 
     return writes + rewards.writes() + automations.count(shard, results)
 
 
-def _enter_batch(job_run: JobRun, shard: str, chosen: list[tuple[Member, Entering]]) -> Counter[str]:
+def _enter_batch(job_run: JobRun, shard: str, chosen: list[tuple[Member, Entering]], rewards: rewarding.Rewards
+                 ) -> Counter[str]:
     """Enter a batch in one transaction, or member by member from a fresh read if it lost a race."""
     counts = Counter(entered=len(chosen), control=sum(item.control for _, item in chosen))
     if job_run.dry_run:
         return counts
-    reads = rewarding.reads_for([(member, [item]) for member, item in chosen])
-    names = list(reads)
     try:
-        read = dict(zip(names, job_run.uow.read_many([reads[name] for name in names]), strict=True))
-        job_run.uow.write(*merged(_decide(job_run, shard, chosen, read)))
+        job_run.uow.write(*merged(_decide(job_run, shard, chosen, rewards)))
+        rewards.committed()
         entered = chosen
     except StaleRead:
+        rewards.given.clear()
         entered = [done for member, item in chosen if (done := _enter_one(job_run, shard, member, item.automation))]
         counts = Counter(entered=len(entered), control=sum(item.control for _, item in entered))
     for member, item in entered:
@@ -161,7 +165,8 @@ def _enter_one(job_run: JobRun, shard: str, member: Member, rule: Automation) ->
             return Decision(None)
         more = rewarding.reads_for([(current, [item])])
         found.append((current, item))
-        return Decision(None, _decide(job_run, shard, found, job_run.uow.read(**more) if more else {}))
+        rewards = rewarding.rewards_from(job_run.uow.read(**more) if more else {})
+        return Decision(None, _decide(job_run, shard, found, rewards))
 
     run(job_run.uow, Command({"member": members.member(member.member_id)}, decide))
     return found[0] if found else None

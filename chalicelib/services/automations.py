@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -60,6 +60,17 @@ class Rewards:
                 given.append(coupon)
         self.answers.append({"id": rule.id, "points": rule.points,
                              "coupon": coupon_view(coupon, now) if coupon else None})
+
+    def committed(self) -> None:
+        """The coupons given are issued: count them in their templates and the members' counts."""
+        for template_id, given in self.given.items():
+            template = self.templates[template_id]
+            if template is not None:
+                self.templates[template_id] = replace(template, issued=template.issued + len(given))
+            for coupon in given:
+                self.claimed[(coupon.member_id, template_id)] = self.claimed.get((coupon.member_id, template_id), 0) + 1
+        self.given.clear()
+        self.answers.clear()
 
     def writes(self) -> list[Write]:
         """The coupons given, each template's in one issue."""

@@ -184,8 +184,9 @@ def _open_entry(item: dict[str, Any]) -> OpenEntry:
 
 
 def _open_item(entry: OpenEntry) -> dict[str, Any]:
-    return {"a": entry.automation_id, "c": int(entry.control), "at": int(entry.at.timestamp()),
-            "until": int(entry.until.timestamp()), "x": int(entry.converted), "o": entry.order_id or ""}
+    item = {"a": entry.automation_id, "c": int(entry.control), "at": int(entry.at.timestamp()),
+            "until": int(entry.until.timestamp()), "x": int(entry.converted)}
+    return {**item, "o": entry.order_id} if entry.order_id else item
 
 
 def _map(attribute: MapAttribute[str, Any] | None) -> dict[str, Any]:
