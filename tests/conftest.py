@@ -144,18 +144,6 @@ def two_instances(tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[str
         servers.stop()
 
 
-@pytest.fixture(scope="module")
-def own_instances(tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[str]]:
-    """Two servers for a whole module on tables of their own (a fresh table prefix), so that what a
-    job counts is only what the module did; their base URLs."""
-    servers = LiveServers(tmp_path_factory.mktemp("own"))
-    prefix = f"own-{secrets.token_hex(3)}-"
-    try:
-        yield [servers(TABLE_PREFIX=prefix), servers(TABLE_PREFIX=prefix)]
-    finally:
-        servers.stop()
-
-
 @pytest.fixture(scope="session")
 def attack_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """One `python -m devstack` server (as `make run` starts it) for the attacker's tests (the OpenAPI

@@ -64,8 +64,7 @@ def template(api: Api) -> str:
 def test_a_purchase_streak_rewards_in_the_order_s_answer_once_and_later_orders_convert(
         api: Api, clock, program, template) -> None:
     clock("2023-01-10T10:00:00+08:00")
-    token, member = api.new_member()
-    member_id = member["member_id"]
+    member_id = api.new_member()[1]["member_id"]
     rule = _automation({"type": "purchase_streak", "months": 3}, points=50, coupon_template_id=template,
                        attribution_days=10)
     edited, put = program
@@ -84,7 +83,7 @@ def test_a_purchase_streak_rewards_in_the_order_s_answer_once_and_later_orders_c
     assert api.call("POST", "/v1/admin/orders", third, admin=True) == (201, answer)  # a replay enters nobody
     [entry] = _automation_entries(api, member_id)
     assert entry["delta"] == 50 and entry["ref"] == rule["id"]
-    status, wallet = api.call("GET", "/v1/coupons", token=token)
+    status, wallet = api.call("GET", "/v1/coupons", token=api.token_for(member_id))
     assert [c["source"] for c in wallet["items"]] == ["automation"]
     clock("2023-03-15T10:00:01+08:00")
     assert "automations" not in _order(api, member_id, 5_000)  # the same month: the same multiple
