@@ -1,18 +1,11 @@
 """Two server processes on one store behave like two Lambda instances: races are decided by
-DynamoDB conditions, never by luck. (The embedded store serialises requests as DynamoDB does.)
-
-The automations' races run with both servers' test clocks in 2020, before any other test's members
-joined, so the job reaches only their members; the clocks are cleared afterwards."""
+DynamoDB conditions, never by luck. (The embedded store serialises requests as DynamoDB does.)"""
 from __future__ import annotations
 
-import secrets
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
 
-import pytest
 import requests
-from helpers import ADMIN, Api, LiveClient, new_user
+from helpers import ADMIN, new_user
 
 ROUNDS = 5
 PARALLEL = 8
@@ -176,72 +169,3 @@ def test_twenty_concurrent_adjustments_of_one_member_on_two_instances_all_succee
     ledger = requests.get(f"{servers[0]}/v1/points/ledger?limit=100", headers=auth, timeout=30).json()["items"]
     assert balance == 100 + sum(range(1, CONCURRENT_WRITES + 1)) == sum(e["delta"] for e in ledger)
     assert len(ledger) == CONCURRENT_WRITES + 1
-
-
-# ---- lifecycle automations (§8) ------------------------------------------------------------------
-
-AUTOMATION_PARALLEL = 6
-FIRST, MONTHLY = f"first-{secrets.token_hex(4)}", f"monthly-{secrets.token_hex(4)}"
-
-
-@pytest.fixture
-def apis(two_instances: list[str], program) -> Iterator[list[Api]]:
-    """Both instances' APIs; the program is put back and the clocks cleared afterwards."""
-    both = [Api(LiveClient(base)) for base in two_instances]
-    yield both
-    for api in both:
-        api.call("DELETE", "/v1/admin/clock", admin=True)
-
-
-def _clock(apis: list[Api], instant: str) -> None:
-    for api in apis:
-        assert api.call("PUT", "/v1/admin/clock", {"now": instant}, admin=True)[0] == 200
-
-
-def _automations(api: Api, *rules: dict[str, Any]) -> None:
-    program = api.call("GET", "/v1/admin/program", admin=True)[1]
-    program["automations"] = [{"name": "并发", "active": True, "coupon_template_id": None, "notice_template_id": None,
-                               "holdout_pct": 0, **rule} for rule in rules]
-    assert api.call("PUT", "/v1/admin/program", program, admin=True)[0] == 200
-
-
-def _entries(api: Api, member_id: str) -> list[dict[str, Any]]:
-    status, page = api.call("GET", f"/v1/admin/members/{member_id}/ledger?limit=100", admin=True)
-    assert status == 200, page
-    return [e for e in page["items"] if e["reason"] == "automation"]
-
-
-def test_the_job_on_two_instances_at_once_enters_each_member_once(apis: list[Api]) -> None:
-    _clock(apis, "2020-04-01T12:00:00+08:00")
-    members = [apis[0].new_member()[1]["member_id"] for _ in range(12)]
-    _automations(apis[0], {"id": FIRST, "trigger": {"type": "no_first_order", "days": 2}, "points": 5,
-                           "holdout_pct": 25})
-    _clock(apis, "2020-04-03T09:00:00+08:00")
-    with ThreadPoolExecutor(AUTOMATION_PARALLEL) as pool:
-        answers = list(pool.map(lambda i: apis[i % 2].call("POST", "/v1/admin/jobs/automations/run", {}, admin=True),
-                                range(AUTOMATION_PARALLEL)))
-    assert all(status == 200 for status, _ in answers), answers
-    assert sum(body["entered"] for _, body in answers) == len(members)
-    treated = [m for m in members if len(_entries(apis[1], m)) == 1]
-    assert all(len(_entries(apis[1], m)) <= 1 for m in members)
-    result = next(r for r in apis[1].call("GET", "/v1/admin/analytics/automations", admin=True)[1]["items"]
-                  if r["id"] == FIRST)
-    assert (result["treated"], result["control"]) == (len(treated), len(members) - len(treated))
-    assert sum(body["control"] for _, body in answers) == result["control"]
-
-
-def test_one_streak_order_posted_to_two_instances_at_once_rewards_once(apis: list[Api]) -> None:
-    _clock(apis, "2020-05-10T12:00:00+08:00")
-    member_id = apis[0].new_member()[1]["member_id"]
-    _automations(apis[0], {"id": MONTHLY, "trigger": {"type": "purchase_streak", "months": 1}, "points": 7})
-    body = {"order_id": "streak-" + secrets.token_hex(4), "member_id": member_id, "amount_fen": 10_000}
-    with ThreadPoolExecutor(AUTOMATION_PARALLEL) as pool:
-        answers = list(pool.map(lambda i: apis[i % 2].call("POST", "/v1/admin/orders", body, admin=True),
-                                range(AUTOMATION_PARALLEL)))
-    assert {status for status, _ in answers} == {201} and len({str(a) for _, a in answers}) == 1
-    assert answers[0][1]["automations"] == [{"id": MONTHLY, "points": 7, "coupon": None}]
-    [entry] = _entries(apis[1], member_id)
-    assert entry["ref"] == MONTHLY
-    result = next(r for r in apis[1].call("GET", "/v1/admin/analytics/automations", admin=True)[1]["items"]
-                  if r["id"] == MONTHLY)
-    assert result["treated"] == 1
