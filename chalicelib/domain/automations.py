@@ -131,10 +131,21 @@ def at_risk_window(automation: Automation, day: date) -> bool:
 
 def entering(automation: Automation, member: Member, key: str | None) -> Entering | None:
     """The member entering an active automation on the trigger's occurrence `key`, unless that
-    occurrence entered it already."""
-    if key is None or not automation.active or member.entered.get(automation.id) == key:
+    occurrence (for a streak: that multiple of it, or a later one) entered it already."""
+    if key is None or not automation.active or _entered_before(member.entered.get(automation.id), key):
         return None
     return Entering(automation, key, in_control(automation.id, member.member_id, automation.holdout_pct))
+
+
+def _entered_before(recorded: str | None, key: str) -> bool:
+    """Whether the occurrence `key` entered already, the latest entry being `recorded`: the same key,
+    or a streak's multiple at most the one recorded for the same streak (a late order in a month
+    already counted makes a streak's earlier multiple again)."""
+    if recorded is None or recorded == key:
+        return recorded == key
+    first, _, multiple = key.partition("#")
+    before, _, entered = recorded.partition("#")
+    return bool(multiple) and first == before and entered.isdigit() and int(multiple) <= int(entered)
 
 
 # ---- entries and conversions ------------------------------------------------------------------------

@@ -90,6 +90,10 @@ def test_an_occurrence_enters_once_and_orders_in_the_window_convert_it_once() ->
     assert counts == Counter({"auto-1.tn": 1})
     assert entering(rule, member, "2026-03-03") is None and entering(rule, member, "2026-07-01") is not None
     assert entering(_rule("lapsed", 30, active=False), Member("m2", "o2", NOW), "2026-03-03") is None
+    streaked = Member("m3", "o3", NOW, entered={"auto-1": "2026-01#2"})
+    assert entering(_rule("purchase_streak", 3), streaked, "2026-01#1") is None  # a late order in March
+    assert entering(_rule("purchase_streak", 3), streaked, "2026-01#3") is not None
+    assert entering(_rule("purchase_streak", 3), streaked, "2026-09#1") is not None  # a new streak
     member, counts = convert(member, "o-1", NOW, 500, NOW)  # paid at the entry's instant: not after it
     assert counts == Counter()
     member, counts = convert(member, "o-2", NOW + timedelta(hours=47), 500, NOW + timedelta(hours=47))
