@@ -11,7 +11,7 @@ from builders import RacingUnitOfWork, Shop, at, set_now
 from chalicelib import clock
 from chalicelib.jobs import automations as job
 from chalicelib.jobs.sharded import start
-from chalicelib.services import automations
+from chalicelib.services import analytics, automations, coupons
 from chalicelib.store.base import shard_of
 
 
@@ -54,6 +54,12 @@ def test_a_page_enters_in_one_transaction_with_points_and_coupons(shop: Shop) ->
     assert _run(shop)["entered"] == 0
     [result] = automations.results(shop.uow)["items"]
     assert (result["treated"], result["control"]) == (5, 0)
+    day = clock.business_date()
+    figures = analytics.summary(shop.uow, day, day)  # the entries' points and coupons count like any other
+    assert (figures["points"]["issued"], figures["coupons"]["issued"]) == (5 * 20, 5)
+    for member_id in ids:
+        [coupon] = coupons.wallet_for_admin(shop.uow, member_id, "unused", limit=10, cursor=None)["items"]
+        assert coupon["source"] == "automation" and coupon["name"] == "回归券"
 
 
 def test_a_rival_entering_first_leaves_nobody_entered_twice(now: Any, wechat: Any) -> None:
