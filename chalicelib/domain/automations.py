@@ -67,20 +67,17 @@ def counter(automation_id: str, control: bool, name: str) -> str:
 
 # ---- what the member item keeps for the indexes ------------------------------------------------------
 
-def latest_live_order(order_days: dict[date, OrderDay]) -> date | None:
-    """The paid date of the member's latest order not fully refunded (None without one)."""
-    return max((day for day, item in order_days.items() if item.live > 0), default=None)
+def latest_order(order_days: dict[date, OrderDay]) -> date | None:
+    """The paid date of the member's latest order (refunded or not: a refund never moves a lapse
+    back to a date the job has passed), None without one."""
+    return max((day for day, item in order_days.items() if item.orders > 0), default=None)
 
 
-def lifecycle_key(member: Member) -> str | None:
-    """Where the member sorts in the lifecycle index: `o#<latest live order's date>` once they have
-    one, `j#<join date>` while they have never ordered, else nowhere (only refunded orders)."""
-    latest = latest_live_order(member.order_days)
-    if latest is not None:
-        return f"o#{latest.isoformat()}"
-    if member.orders_count == 0:
-        return f"j#{business_date(member.joined_at).isoformat()}"
-    return None
+def lifecycle_key(member: Member) -> str:
+    """Where the member sorts in the lifecycle index: `o#<latest order's date>` once they have one,
+    `j#<join date>` while they have never ordered."""
+    latest = latest_order(member.order_days)
+    return f"o#{latest.isoformat()}" if latest is not None else f"j#{business_date(member.joined_at).isoformat()}"
 
 
 # ---- triggers ---------------------------------------------------------------------------------------
@@ -108,12 +105,12 @@ def streak_key(automation: Automation, order_days: dict[date, OrderDay], paid_on
 
 def job_key(automation: Automation, member: Member, program: Program, as_of: datetime) -> str | None:
     """The key of the entry the `automations` job makes for this member at `as_of` (None if the
-    trigger does not select them): `lapsed` N or more days after the latest live order;
+    trigger does not select them): `lapsed` N or more days after the latest order;
     `no_first_order` N or more days after joining without an order; `tier_at_risk` N or fewer days
     before the coming 1 January with growth still needed to keep the tier."""
     day = business_date(as_of)
     if automation.trigger == "lapsed":
-        latest = latest_live_order(member.order_days)
+        latest = latest_order(member.order_days)
         return latest.isoformat() if latest is not None and (day - latest).days >= automation.period else None
     if automation.trigger == "no_first_order":
         joined = business_date(member.joined_at)

@@ -2,7 +2,7 @@
 `no_first_order` and `tier_at_risk`.
 
 Only the members a trigger can select are read. `lapsed` and `no_first_order` query the sparse
-`lifecycle-index` (by shard, `o#<latest live order date>` or `j#<join date>`) for the dates that
+`lifecycle-index` (by shard, `o#<latest order date>` or `j#<join date>`) for the dates that
 crossed the trigger's N days since the automation's job last ran on an earlier date (recorded per
 automation), so a member is reached about once per lapse; `tier_at_risk` walks `tier-index` (members
 above the base tier) on the N days before 1 January only. Each trigger is a *lane* of a shard's

@@ -70,9 +70,9 @@ class SegmentIndex(GlobalSecondaryIndex["MemberRecord"]):
 
 
 class LifecycleIndex(GlobalSecondaryIndex["MemberRecord"]):
-    """Members by shard and `life_key` (sparse): `o#<date>` of their latest order not fully refunded,
-    or `j#<join date>` while they have never ordered; what the `lapsed` and `no_first_order`
-    automations select by date range."""
+    """Active members by shard and `life_key`: `o#<date>` of their latest order, or `j#<join date>`
+    while they have never ordered; what the `lapsed` and `no_first_order` automations select by
+    date range (a closed account's tombstone leaves it)."""
 
     class Meta:
         index_name = "lifecycle-index"

@@ -12,7 +12,7 @@ at it (openid, referral code); its history (ledger, tier changes) is in `ledger`
 | members above the base tier, by shard           | members / `tier-index` (sparse)         | Query    |
 | every active member, by shard (jobs)            | members / `member-shard-index` (sparse) | Query    |
 | members of an RFM segment, by shard             | members / `segment-index` (sparse)      | Query    |
-| members by shard and latest live order date, or | members / `lifecycle-index` (sparse)    | Query    |
+| members by shard and latest order date, or      | members / `lifecycle-index`             | Query    |
 |   join date if never ordered (automations)      |                                         |          |
 
 Every change of a member's state is one transaction: the member update conditioned on the
@@ -196,9 +196,8 @@ def _map(attribute: MapAttribute[str, Any] | None) -> dict[str, Any]:
 def _state(member: Member, version: int, base_tier: str) -> dict[str, Any]:
     """Every attribute of a member's state (None: absent), with the sparse index keys that follow
     from it: a member holding points is in `expiry-index`, one above the base tier in `tier-index`,
-    one with a live order or none at all in `lifecycle-index`."""
+    every member in `lifecycle-index` (by latest order date, or join date)."""
     points, oldest = member.points, member.points.oldest_year()
-    life = lifecycle_key(member)
     pending = [{"order_id": p.order_id, "points": p.points, "available_at": int(p.available_at.timestamp())}
                for p in points.pending]
     above_base = member.tier_code is not None and member.tier_code != base_tier
@@ -213,7 +212,7 @@ def _state(member: Member, version: int, base_tier: str) -> dict[str, Any]:
         "version": version, "expiry_shard": None if oldest is None else shard_of(member.member_id),
         "expiry_year": oldest, "entered": member.entered or None,
         "open_entries": [_open_item(e) for e in member.open_entries] or None,
-        "life_shard": None if life is None else shard_of(member.member_id), "life_key": life,
+        "life_shard": shard_of(member.member_id), "life_key": lifecycle_key(member),
     }
 
 

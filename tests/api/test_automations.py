@@ -70,6 +70,12 @@ def _grant(api: Api, member_id: str, template_id: str, at: str, grants: int = 1)
     return str(openid)
 
 
+def _in_control(automation_id: str, member_id: str, holdout_pct: int) -> bool:
+    """The holdout as the README defines it: sha256(id NUL member id), first 4 bytes mod 10,000."""
+    digest = hashlib.sha256(f"{automation_id}\x00{member_id}".encode()).digest()
+    return int.from_bytes(digest[:4], "big") % 10_000 < holdout_pct * 100
+
+
 def _order(api: Api, member_id: str, amount: int, order_id: str | None = None) -> dict[str, Any]:
     body = {"order_id": order_id or "au-" + uuid.uuid4().hex[:12], "member_id": member_id, "amount_fen": amount}
     status, answer = api.call("POST", "/v1/admin/orders", body, admin=True)
@@ -167,7 +173,11 @@ def test_the_job_enters_lapsed_and_new_members_once_with_a_holdout(apis: list[Ap
     for member_id in buyers:
         _order(api, member_id, 20_000)
     notice = "tpl-" + uuid.uuid4().hex[:10]
-    lapsed = _automation({"type": "lapsed", "days": 30}, points=20, holdout_pct=50, notice_template_id=notice)
+    while True:  # an id whose holdout (as the README defines it) puts buyers in both groups
+        lapsed = _automation({"type": "lapsed", "days": 30}, points=20, holdout_pct=50, notice_template_id=notice)
+        held_out = [m for m in buyers if _in_control(lapsed["id"], m, 50)]
+        if 0 < len(held_out) < len(buyers):
+            break
     first = _automation({"type": "no_first_order", "days": 7}, points=10)
     _configure(api, lapsed, first)
 
@@ -182,7 +192,7 @@ def test_the_job_enters_lapsed_and_new_members_once_with_a_holdout(apis: list[Ap
     assert answer["entered"] == dry["entered"] == len(buyers)
     assert set(answer) == {"job", "as_of", "dry_run", "members", "entered", "control", "notices_sent"}
     treated = [m for m in buyers if _entries(api, m)]
-    assert answer["control"] == len(buyers) - len(treated) and 0 < len(treated) < len(buyers)
+    assert treated == [m for m in buyers if m not in held_out] and answer["control"] == len(held_out)
     assert answer["notices_sent"] == len(treated)
     assert sorted(m["touser"] for m in fake_wechat.sent_messages) == sorted(openids[m] for m in treated)
     assert all(m["data"]["thing2"] == {"value": "20积分"} for m in fake_wechat.sent_messages)
