@@ -10,6 +10,7 @@ from chalicelib.api import admin, analytics, coupons, members, openapi, orders, 
 from chalicelib.api.http import envelope_middleware
 from chalicelib.clock import parse_instant
 from chalicelib.jobs import (
+    automations,
     birthday_gifts,
     coupon_expiry,
     member_day,
@@ -76,6 +77,13 @@ def daily_rfm_segments(event: CloudWatchEvent) -> None:
     """01:00 Shanghai every day (17:00 UTC the day before): snapshot every member's RFM segment and
     tag the members whose segment changed."""
     run_job(rfm_segments.NAME, parse_instant(event.time))
+
+
+@app.schedule(Cron(0, 1, "*", "*", "?", "*"), name=automations.NAME)
+def daily_automations(event: CloudWatchEvent) -> None:
+    """09:00 Shanghai every day (01:00 UTC): enter the members the lapsed, no-first-order and
+    tier-at-risk automations select, and reward the treated ones."""
+    run_job(automations.NAME, parse_instant(event.time))
 
 
 @app.on_sqs_message(queue=os.environ.get("JOBS_QUEUE_NAME", "member-loyalty-jobs"), batch_size=1)

@@ -6,6 +6,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from bench import REPO_ROOT
+from bench.automations import automations_markdown
 from bench.imports import IMPORT_RUNS, IMPORT_TARGET_MS
 from bench.jobs import member_day_markdown
 from bench.rfm import rfm_markdown
@@ -18,7 +19,8 @@ RESULTS_PATH = REPO_ROOT / "bench" / "results.json"
 def build_results(routes: dict[str, RouteResult], measured_wechat: dict[str, Any],
                   measured_import: dict[str, Any], reset: dict[str, Any] | None,
                   first_touch: dict[str, Any], summary: dict[str, Any] | None = None,
-                  rfm: dict[str, Any] | None = None, member_day: dict[str, Any] | None = None) -> dict[str, Any]:
+                  rfm: dict[str, Any] | None = None, member_day: dict[str, Any] | None = None,
+                  automations: dict[str, Any] | None = None) -> dict[str, Any]:
     """Everything measured, with the targets and the time of measurement, as results.json holds it."""
     return {
         "routes": {route: result.as_json(TARGETS.get(route), NOTES.get(route)) for route, result in routes.items()},
@@ -27,6 +29,7 @@ def build_results(routes: dict[str, RouteResult], measured_wechat: dict[str, Any
         "first_touch": first_touch,
         **measured_import,
         "rfm": rfm,
+        "automations": automations,
         "reset": reset,
         "summary": summary,
         "targets": {**TARGETS, "import_ms": IMPORT_TARGET_MS},
@@ -76,6 +79,8 @@ def markdown(results: dict[str, Any]) -> str:
     lines += ["", first_touch_markdown(results["first_touch"]), "", wechat_markdown(results["wechat"])]
     if results.get("member_day"):
         lines += ["", member_day_markdown(results["member_day"])]
+    if results.get("automations"):
+        lines += ["", automations_markdown(results["automations"])]
     if results.get("rfm"):
         lines += ["", rfm_markdown(results["rfm"])]
     if results.get("summary"):

@@ -215,9 +215,10 @@ def bulk_members(count: int, prefix: str, *, with_points: bool) -> Iterator[dict
         yield new_record(member, base_tier).serialize()
 
 
-def write_items(client: Any, table: str, items: Iterator[dict[str, Any]]) -> None:
-    """BatchWriteItem puts, 25 items a request, each batch until nothing is left unprocessed."""
-    while batch := [{"PutRequest": {"Item": item}} for item in itertools.islice(items, 25)]:
+def write_items(client: Any, table: str, items: Iterator[dict[str, Any]], *, wrap: bool = True) -> None:
+    """BatchWriteItem, 25 items a request, each batch until nothing is left unprocessed (`wrap`:
+    the items are puts; otherwise they are the requests themselves)."""
+    while batch := [{"PutRequest": {"Item": item}} if wrap else item for item in itertools.islice(items, 25)]:
         pending: dict[str, Any] = {table: batch}
         while pending:
             pending = client.batch_write_item(RequestItems=pending).get("UnprocessedItems") or {}

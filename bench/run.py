@@ -11,8 +11,10 @@ time of the app.
    through `POST /v1/wechat/push`, each granting one send of a template to a new openid (latency
    p50/p95, round trips a push), then one `notify.send_notice` per granted openid against the
    fake WeChat (sends/s, DynamoDB and WeChat calls a send).
-3. On the same store: the `member-day` job's DynamoDB calls per member, with a coupon and a notice,
-   again the same day, and with nothing to do (bench/jobs.py; its members are removed afterwards).
+3. On the same store: the `automations` job over a few hundred members loaded straight into the
+   store, on four dates, and the automations' results read (bench/automations.py); then the
+   `member-day` job's DynamoDB calls per member, with a coupon and a notice, again the same day,
+   and with nothing to do (bench/jobs.py; its members are removed afterwards).
 4. In a fresh interpreter on the same store: the first GetItem of each model's table after
    `import app` against a warm one (no model may pay for a client of its own).
 5. The three jobs at scale, each in a subprocess of its own on a fresh local stack (run one by
@@ -55,6 +57,7 @@ if __package__ in (None, ""):
     sys.path[0] = str(Path(__file__).resolve().parents[1])
 
 from bench.analytics import measure_summary  # noqa: E402
+from bench.automations import measure_automations  # noqa: E402
 from bench.first_touch import measure_first_touch  # noqa: E402
 from bench.imports import measure_import  # noqa: E402
 from bench.jobs import measure_member_day  # noqa: E402
@@ -101,6 +104,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     with in_process_app() as bench:
         run_routes(bench)
+        automations = measure_automations(bench)
         measured_wechat = measure_wechat(bench)
         member_day = measure_member_day(bench)
         first_touch = measure_first_touch()
@@ -108,7 +112,7 @@ def main(argv: list[str] | None = None) -> int:
     rfm = None if args.skip_rfm else run_section("rfm", args)
     summary = None if args.skip_reset else run_section("summary", args)
     results = build_results(bench.results, measured_wechat, measure_import(), reset, first_touch, summary, rfm,
-                            member_day)
+                            member_day, automations)
     write_results(results)
     print_report(results)
     return 0

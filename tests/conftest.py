@@ -14,6 +14,7 @@ import signal
 import subprocess
 import sys
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -140,6 +141,20 @@ def two_instances(tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[str
     servers = LiveServers(tmp_path_factory.mktemp("instances"))
     try:
         yield [servers(), servers()]
+    finally:
+        servers.stop()
+
+
+@pytest.fixture(scope="module")
+def own_instances(tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[str]]:
+    """Two servers for a whole module on tables of their own (a fresh table prefix), taking plaintext
+    pushes (no EncodingAESKey): what their jobs count is only what the module did. Their base URLs."""
+    servers = LiveServers(tmp_path_factory.mktemp("own"))
+    env = {"TABLE_PREFIX": f"own-{secrets.token_hex(3)}-", "WECHAT_ENCODING_AES_KEY": ""}
+    try:
+        with ThreadPoolExecutor(2) as pool:  # both start (and create the tables) at once
+            bases = list(pool.map(lambda _: servers(**env), range(2)))
+        yield bases
     finally:
         servers.stop()
 

@@ -1,4 +1,4 @@
-"""Merchant API (§7): the analytics summary."""
+"""Merchant API (§7, §8): the analytics summary and the automations' results."""
 from __future__ import annotations
 
 from datetime import timedelta
@@ -9,9 +9,9 @@ from chalice.app import Blueprint
 from chalicelib import clock
 from chalicelib.api.declare import ADMIN
 from chalicelib.api.http import Call, route
-from chalicelib.api.shapes import COUNT, DATE_TEXT, FEN, INSTANT_TEXT, POINTS, fields
+from chalicelib.api.shapes import AUTOMATION_RESULT, COUNT, DATE_TEXT, FEN, INSTANT_TEXT, POINTS, fields, list_of
 from chalicelib.schema import Arr, Day, Obj, Str
-from chalicelib.services import analytics
+from chalicelib.services import analytics, automations
 from chalicelib.wiring import uow
 
 bp = Blueprint(__name__)
@@ -40,3 +40,10 @@ def summary(call: Call) -> dict[str, Any]:
     last = call.query.get("to") or clock.business_date()
     first = call.query.get("from") or last - timedelta(days=DEFAULT_DAYS - 1)
     return analytics.summary(uow(), first, last)
+
+
+@route(bp, "GET", "/v1/admin/analytics/automations", ADMIN,
+       "Each automation ever configured: entries, conversions and revenue by group, lift and significance",
+       answer=list_of(AUTOMATION_RESULT, "AutomationResults"))
+def automation_results(call: Call) -> dict[str, Any]:
+    return automations.results(uow())

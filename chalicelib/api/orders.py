@@ -24,7 +24,7 @@ from chalicelib.errors import ValidationError
 from chalicelib.jobs.registry import JOBS, run_job
 from chalicelib.schema import Arr, Bool, Enum, Instant, Int, Obj, Str, opt, req
 from chalicelib.services import orders, points
-from chalicelib.wiring import uow
+from chalicelib.wiring import uow, wechat
 
 bp = Blueprint(__name__)
 
@@ -58,7 +58,7 @@ def record_order(call: Call) -> tuple[int, Any]:
         order_id=body["order_id"], member_id=body["member_id"], amount_fen=body["amount_fen"],
         subtotal_fen=subtotal, paid_at=_paid_at(body.get("paid_at")), coupon_id=body.get("coupon_id"),
         store_id=body.get("store_id"), items=body.get("items"),
-    ))
+    ), wechat())
 
 
 @route(bp, "GET", "/v1/admin/orders/{order_id}", ADMIN, "An order with its refunds", answer=ORDER,

@@ -101,8 +101,15 @@ REDEMPTION = Obj(fields(
     fulfilment=nullable(Enum(FULFILMENT_STATUSES)), shipped_at=nullable(INSTANT_TEXT), note=nullable(TEXT),
 ), name="Redemption")
 FULFILMENT = REDEMPTION.extend("Fulfilment", fields(member_id=ID, status=Enum(FULFILMENT_STATUSES)))
-ORDER_ANSWER = Obj(fields(order_id=ID, points_awarded=COUNT, balance=POINTS, growth=GROWTH, tier=TIER,
-                          coupon=nullable(COUPON), discount_fen=FEN), name="OrderRecorded")
+AUTOMATION_REWARD = Obj(fields(id=Str(32), points=COUNT, coupon=nullable(COUPON)), name="AutomationReward",
+                        description="What a purchase streak the order completed gave the member (§8).")
+ORDER_ANSWER = Obj({**fields(order_id=ID, points_awarded=COUNT, balance=POINTS, growth=GROWTH, tier=TIER,
+                             coupon=nullable(COUPON), discount_fen=FEN),
+                    "automations": opt(Arr(AUTOMATION_REWARD, 50))}, name="OrderRecorded")
+AUTOMATION_RESULT = Obj(fields(
+    id=Str(32), name=Str(64), treated=COUNT, control=COUNT, treated_converted=COUNT, control_converted=COUNT,
+    treated_revenue_fen=FEN, control_revenue_fen=FEN, lift_pct=nullable(Int(-100, 2**53)), significant=Bool(),
+), name="AutomationResult")
 REFUND_ANSWER = Obj(fields(refund_id=ID, points_clawed_back=COUNT, balance=POINTS, growth=GROWTH, tier=TIER),
                     name="RefundRecorded")
 ORDER = Obj(fields(

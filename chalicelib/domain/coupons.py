@@ -12,7 +12,7 @@ from chalicelib.clock import parse_instant, render, shanghai_start_of
 from chalicelib.domain.catalog_schema import TEMPLATE_CREATE, TEMPLATE_PATCH
 from chalicelib.errors import AppError, Forbidden, LimitReached, NotFound, OutOfStock, ValidationError
 
-SOURCES = ("claim", "redeem", "signup", "birthday", "member_day", "admin", "referral")
+SOURCES = ("claim", "redeem", "signup", "birthday", "member_day", "admin", "referral", "automation")
 TEMPLATE_FIELDS = ("name", "kind", "amount_off_fen", "percent_off_pct", "max_discount_fen", "min_spend_fen",
                    "validity", "total_stock", "per_member_limit", "claimable", "tiers", "active")
 TEMPLATE_DEFAULTS = {"amount_off_fen": None, "percent_off_pct": None, "max_discount_fen": None, "min_spend_fen": 0,

@@ -7,6 +7,7 @@ from datetime import date, datetime
 from typing import Any
 
 from chalicelib.clock import business_date, render
+from chalicelib.domain.automations import OpenEntry
 from chalicelib.domain.checkin import CheckinState, current_streak
 from chalicelib.domain.orders import OrderDay
 from chalicelib.domain.points import Points, expiry_schedule, matured, split_expired
@@ -24,7 +25,9 @@ class Member:
     """One member's state as read from the store: `seq` is the number of the latest ledger entry,
     `version` the number of state writes so far (the store's optimistic lock). `order_days` (orders
     by paid date), `active_days` (activity dates, monthly bitmasks) and `tier_place` (where the
-    member counts in the tier figures) keep what RFM and the store-wide figures need."""
+    member counts in the tier figures) keep what RFM and the store-wide figures need; `entered` (the
+    key of each automation's latest entry) and `open_entries` (entries within their attribution
+    windows) what the automations need."""
 
     member_id: str
     openid: str
@@ -48,6 +51,8 @@ class Member:
     order_days: dict[date, OrderDay] = field(default_factory=dict)
     active_days: dict[str, int] = field(default_factory=dict)
     tier_place: str | None = None
+    entered: dict[str, str] = field(default_factory=dict)
+    open_entries: tuple[OpenEntry, ...] = ()
 
 
 @dataclass(frozen=True)

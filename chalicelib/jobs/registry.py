@@ -7,6 +7,7 @@ from typing import Any
 from chalicelib import clock, wiring
 from chalicelib.errors import NotFound
 from chalicelib.jobs import (
+    automations,
     birthday_gifts,
     coupon_expiry,
     member_day,
@@ -20,7 +21,7 @@ from chalicelib.jobs.sharded import ShardedJob, run_segment, start
 
 JOBS: dict[str, ShardedJob] = {job.name: job for job in (
     points_reset.JOB, tier_review.JOB, coupon_expiry.JOB, member_day.JOB, birthday_gifts.JOB, points_expiring.JOB,
-    rfm_segments.JOB,
+    rfm_segments.JOB, automations.JOB,
 )}
 
 

@@ -16,12 +16,14 @@ from chalicelib.domain.points import earning_year
 from chalicelib.domain.program import Program
 from chalicelib.domain.tiers import growth_view, tier_view
 from chalicelib.errors import CouponNotUsable, NotFound, OrderConflict
+from chalicelib.services import automations
 from chalicelib.services.common import fingerprint
 from chalicelib.services.figures import save_member
 from chalicelib.services.runner import Command, Decision, run
 from chalicelib.store import coupons, members, orders, settings
 from chalicelib.store.idempotency import RequestKey
 from chalicelib.store.parts import Get, UnitOfWork, Write, every
+from chalicelib.wechat.miniprogram import WeChatGateway
 
 
 @dataclass(frozen=True)
@@ -38,11 +40,12 @@ class OrderRequest:
     items: list[dict[str, Any]] | None
 
 
-def record_order(uow: UnitOfWork, request: OrderRequest) -> tuple[int, Any]:
+def record_order(uow: UnitOfWork, request: OrderRequest, wechat: WeChatGateway | None = None) -> tuple[int, Any]:
     """Award an order's points and growth, idempotently by order_id: one read and one transaction
     (two reads for an invitee's first order, which also credits the inviter). With a usable coupon
     and `subtotal_fen` sent, paying more than the subtotal less the coupon is a ValidationError
-    (field `amount_fen`) after the coupon's own checks (CouponNotUsable)."""
+    (field `amount_fen`) after the coupon's own checks (CouponNotUsable). Automations: see
+    `services.automations.on_order` (in the same transaction; notices once it is committed)."""
     subtotal = request.amount_fen if request.subtotal_fen is None else request.subtotal_fen
     payload = {**asdict(request), "subtotal_fen": subtotal,
                "paid_at": request.paid_at.isoformat() if request.paid_at else None}
@@ -50,43 +53,51 @@ def record_order(uow: UnitOfWork, request: OrderRequest) -> tuple[int, Any]:
 
     def decide(read: dict[str, Any]) -> Decision[dict[str, Any]]:
         member: Member | None = read["member"]
+        program: Program = read["program"]
         if member is None:
             raise NotFound("会员不存在")
-        program: Program = read["program"]
         now = clock.now()
         paid_at = request.paid_at or now
+        paid_on = paid_date(paid_at)
         used, discount = _coupon_on(read.get("coupon"), request, subtotal, paid_at, now)
         points = program.order_points(request.amount_fen, member_tier(member, program, now).points_multiplier_pct,
-                                      program.campaign_pct(paid_date(paid_at), member.birthday))
+                                      program.campaign_pct(paid_on, member.birthday))
         plan = _award(LedgerPlan(member, now=now, keep_years=program.keep_years), request.order_id, points,
                       paid_at, paid_at + timedelta(days=program.order_points_pending_days))
-        paid_on = paid_date(paid_at)
         graded = regrade(member, program, earning_year(paid_at), growth_yuan(request.amount_fen), "order", now)
-        writes: list[Write] = []
+        writes: list[Write] = [coupons.use(used)] if used else []
         if member.referred_by and member.orders_count == 0:
             writes += _referral_rewards(uow, member, plan, program, request.order_id, now)
         order_days, ordered = record_order_day(member.order_days, paid_on, request.amount_fen,
                                                discount if used else None)
         after = replace(member, growth=graded.growth, tier_code=graded.tier.code, orders_count=member.orders_count + 1,
                         order_days=order_days)
+        auto = automations.on_order(uow, after, program, plan, request.order_id, paid_at, request.amount_fen)
         answer = {"order_id": request.order_id, "points_awarded": points, "balance": plan.points.balance,
                   **_standing(program, graded, now), "coupon": coupon_view(used, now) if used else None,
-                  "discount_fen": discount}
+                  "discount_fen": discount, **({"automations": auto.answers} if auto.answers else {})}
         order = Order(request.order_id, member.member_id, request.amount_fen, paid_at, points,
                       earning_year(paid_at), digest, coupon_id=request.coupon_id, subtotal_fen=subtotal,
                       discount_fen=discount)
         writes = [orders.new(order, store_id=request.store_id, items=request.items, answer=answer, now=now),
-                  *save_member(member, after, program, now, plan=plan, active_on=paid_on, tally=ordered,
-                               tier_change=graded.change), *writes]
-        if used:
-            writes.append(coupons.use(used))
+                  *save_member(member, auto.member, program, now, plan=plan, active_on=paid_on, tally=ordered,
+                               tier_change=graded.change), *writes, *auto.writes]
+        decided.append((auto, answer))
         return Decision(answer, writes)
 
+    decided: list[tuple[automations.OrderAutomations, dict[str, Any]]] = []
+    status, answer = run(uow, Command(_order_reads(request), decide, key=orders.OrderKey(request.order_id),
+                                      fingerprint=digest, reused=lambda: OrderConflict("order_id")))
+    automations.notify_decided(uow, wechat, decided, answer)
+    return status, answer
+
+
+def _order_reads(request: OrderRequest) -> dict[str, Get[Any, Any]]:
+    """An order's first read: the member, the program and the coupon used (if any)."""
     reads: dict[str, Get[Any, Any]] = {"member": members.member(request.member_id), "program": settings.program()}
     if request.coupon_id:
         reads["coupon"] = coupons.coupon(request.member_id, request.coupon_id)
-    return run(uow, Command(reads, decide, key=orders.OrderKey(request.order_id), fingerprint=digest,
-                            reused=lambda: OrderConflict("order_id")))
+    return reads
 
 
 def _award(plan: LedgerPlan, order_id: str, points: int, paid_at: datetime, available_at: datetime) -> LedgerPlan:

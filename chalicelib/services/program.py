@@ -5,6 +5,7 @@ from typing import Any
 
 from chalicelib import clock
 from chalicelib.domain.program import default_program, validate_program
+from chalicelib.services import automations
 from chalicelib.store import settings
 from chalicelib.store.parts import UnitOfWork
 
@@ -16,9 +17,10 @@ def get_program(uow: UnitOfWork) -> dict[str, Any]:
 
 
 def replace_program(uow: UnitOfWork, document: Any) -> dict[str, Any]:
-    """Validate a whole program document, store it, and return it as stored."""
+    """Validate a whole program document, store it with its automations kept among those ever
+    configured (their results outlive them), and return it as stored."""
     program = validate_program(document)
-    uow.write(settings.save_program(program, clock.now()))
+    uow.write(settings.save_program(program, clock.now()), *automations.configured(program))
     return program.document()
 
 

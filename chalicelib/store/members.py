@@ -12,6 +12,8 @@ at it (openid, referral code); its history (ledger, tier changes) is in `ledger`
 | members above the base tier, by shard           | members / `tier-index` (sparse)         | Query    |
 | every active member, by shard (jobs)            | members / `member-shard-index` (sparse) | Query    |
 | members of an RFM segment, by shard             | members / `segment-index` (sparse)      | Query    |
+| members by shard and latest order date, or      | members / `lifecycle-index`             | Query    |
+|   join date if never ordered (automations)      |                                         |          |
 
 Every change of a member's state is one transaction: the member update conditioned on the
 `version` it read (every state write bumps it), its ledger entries (`seq + 1`, ... each
@@ -23,9 +25,9 @@ from datetime import date, datetime, timezone
 from typing import Any
 
 from pynamodb.attributes import ListAttribute, MapAttribute, NumberAttribute, UnicodeAttribute, UTCDateTimeAttribute
-from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
 from pynamodb.models import Model
 
+from chalicelib.domain.automations import OpenEntry, lifecycle_key
 from chalicelib.domain.checkin import CheckinState
 from chalicelib.domain.member import LedgerEntry, Member
 from chalicelib.domain.orders import OrderDay
@@ -34,6 +36,14 @@ from chalicelib.domain.tiers import TierChange
 from chalicelib.errors import AlreadyMember
 from chalicelib.store import ledger
 from chalicelib.store.base import TableMeta, shard_of
+from chalicelib.store.member_indexes import (
+    ExpiryIndex,
+    LifecycleIndex,
+    MemberShardIndex,
+    PhoneIndex,
+    SegmentIndex,
+    TierIndex,
+)
 from chalicelib.store.parts import (
     Condition,
     Delete,
@@ -45,6 +55,7 @@ from chalicelib.store.parts import (
     Write,
     absent,
     assign,
+    between,
     eq,
     lacks,
     le,
@@ -53,69 +64,11 @@ from chalicelib.store.parts import (
 PAGE_LIMIT = 100
 # Written by every state write: the version, and the keys that place the member in the sparse
 # indexes (they follow from the state and the program, which may have changed since).
-ALWAYS_WRITTEN = ("version", "seq", "tier_shard", "expiry_shard", "expiry_year")
+ALWAYS_WRITTEN = ("version", "seq", "tier_shard", "expiry_shard", "expiry_year", "life_shard", "life_key")
 
 
 class ReferralCodeTaken(StaleRead):
     """The freshly drawn referral code already belongs to someone: draw another."""
-
-
-class PhoneIndex(GlobalSecondaryIndex["MemberRecord"]):
-    """Members by full phone number, for the look-up at the store counter."""
-
-    class Meta:
-        index_name = "phone-index"
-        projection = AllProjection()
-
-    phone = UnicodeAttribute(hash_key=True)
-
-
-class ExpiryIndex(GlobalSecondaryIndex["MemberRecord"]):
-    """Members holding points (or pending points), by shard, oldest expirable year first. Sparse: a
-    member without points has neither key attribute, so the yearly reset never reads them."""
-
-    class Meta:
-        index_name = "expiry-index"
-        projection = AllProjection()
-
-    expiry_shard = UnicodeAttribute(hash_key=True)
-    expiry_year = NumberAttribute(range_key=True)
-
-
-class TierIndex(GlobalSecondaryIndex["MemberRecord"]):
-    """Members whose recorded tier is above the base tier, by shard (sparse), for the tier review."""
-
-    class Meta:
-        index_name = "tier-index"
-        projection = AllProjection()
-
-    tier_shard = UnicodeAttribute(hash_key=True)
-    member_id = UnicodeAttribute(range_key=True)
-
-
-class MemberShardIndex(GlobalSecondaryIndex["MemberRecord"]):
-    """Every active member, by shard, for the jobs that reach all members. Members who signed up
-    before the attribute existed lack `member_shard` and are not in it."""
-
-    class Meta:
-        index_name = "member-shard-index"
-        projection = AllProjection()
-
-    member_shard = UnicodeAttribute(hash_key=True)
-    member_id = UnicodeAttribute(range_key=True)
-
-
-class SegmentIndex(GlobalSecondaryIndex["MemberRecord"]):
-    """Members by their segment in the latest RFM snapshot and shard (`rfm_key` =
-    `<segment>#<shard>`, written by the `rfm-segments` job only when it changes). Sparse, and keys
-    only, so that the member's own writes never write to it."""
-
-    class Meta:
-        index_name = "segment-index"
-        projection = KeysOnlyProjection()
-
-    rfm_key = UnicodeAttribute(hash_key=True)
-    member_id = UnicodeAttribute(range_key=True)
 
 
 class MemberRecord(Model):
@@ -162,11 +115,16 @@ class MemberRecord(Model):
     rfm_changed = UnicodeAttribute(null=True)
     rfm_former = UnicodeAttribute(null=True)
     rfm_key = UnicodeAttribute(null=True)
+    entered: MapAttribute[str, Any] = MapAttribute(null=True)  # automations (domain/automations.py)
+    open_entries: ListAttribute[Any] = ListAttribute(null=True)
+    life_shard = UnicodeAttribute(null=True)
+    life_key = UnicodeAttribute(null=True)
     phone_index = PhoneIndex()
     expiry_index = ExpiryIndex()
     tier_index = TierIndex()
     member_shard_index = MemberShardIndex()
     segment_index = SegmentIndex()
+    lifecycle_index = LifecycleIndex()
 
 
 # What a closed account keeps: nothing personal. The close writes a new item of these attributes
@@ -215,8 +173,20 @@ def to_member(record: MemberRecord | None) -> Member | None:
         orders_count=int(record.orders_count or 0),
         order_days={date.fromisoformat(d): OrderDay(*(int(n) for n in v)) for d, v in _map(record.order_days).items()},
         active_days={m: int(mask) for m, mask in _map(record.active_days).items()},
-        tier_place=record.tier_place,
+        tier_place=record.tier_place, entered={k: str(v) for k, v in _map(record.entered).items()},
+        open_entries=tuple(_open_entry(e) for e in (record.open_entries or [])),
     )
+
+
+def _open_entry(item: dict[str, Any]) -> OpenEntry:
+    return OpenEntry(item["a"], bool(item["c"]), datetime.fromtimestamp(int(item["at"]), timezone.utc),
+                     datetime.fromtimestamp(int(item["until"]), timezone.utc), bool(item["x"]), item.get("o") or None)
+
+
+def _open_item(entry: OpenEntry) -> dict[str, Any]:
+    item = {"a": entry.automation_id, "c": int(entry.control), "at": int(entry.at.timestamp()),
+            "until": int(entry.until.timestamp()), "x": int(entry.converted)}
+    return {**item, "o": entry.order_id} if entry.order_id else item
 
 
 def _map(attribute: MapAttribute[str, Any] | None) -> dict[str, Any]:
@@ -225,7 +195,8 @@ def _map(attribute: MapAttribute[str, Any] | None) -> dict[str, Any]:
 
 def _state(member: Member, version: int, base_tier: str) -> dict[str, Any]:
     """Every attribute of a member's state (None: absent), with the sparse index keys that follow
-    from it: a member holding points is in `expiry-index`, one above the base tier in `tier-index`."""
+    from it: a member holding points is in `expiry-index`, one above the base tier in `tier-index`,
+    every member in `lifecycle-index` (by latest order date, or join date)."""
     points, oldest = member.points, member.points.oldest_year()
     pending = [{"order_id": p.order_id, "points": p.points, "available_at": int(p.available_at.timestamp())}
                for p in points.pending]
@@ -239,7 +210,9 @@ def _state(member: Member, version: int, base_tier: str) -> dict[str, Any]:
         "order_days": {d.isoformat(): [o.orders, o.live, o.net_fen] for d, o in member.order_days.items()} or None,
         "active_days": member.active_days or None, "tier_place": member.tier_place,
         "version": version, "expiry_shard": None if oldest is None else shard_of(member.member_id),
-        "expiry_year": oldest,
+        "expiry_year": oldest, "entered": member.entered or None,
+        "open_entries": [_open_item(e) for e in member.open_entries] or None,
+        "life_shard": shard_of(member.member_id), "life_key": lifecycle_key(member),
     }
 
 
@@ -280,6 +253,13 @@ def with_points_to_expire(shard: str, up_to_year: int, cursor: str | None) -> Qu
 def above_base_tier(shard: str, cursor: str | None) -> Query[MemberRecord, Member | None]:
     """A shard's members whose recorded tier is above the base tier."""
     return Query(MemberRecord, shard, to_member, limit=PAGE_LIMIT, cursor=cursor, index=TierIndex)
+
+
+def in_lifecycle(shard: str, low: str, high: str, cursor: str | None, limit: int = PAGE_LIMIT
+                 ) -> Query[MemberRecord, Member | None]:
+    """A shard's members whose `life_key` lies in [low, high] (see `LifecycleIndex`)."""
+    return Query(MemberRecord, shard, to_member, limit=limit, cursor=cursor, index=LifecycleIndex,
+                 range=between(MemberRecord.life_key, low, high))
 
 
 def active(shard: str, cursor: str | None) -> Query[MemberRecord, Member | None]:

@@ -29,7 +29,8 @@ from pynamodb.models import Model
 
 from chalicelib.domain.rfm import SnapshotRun, Tagged
 from chalicelib.store.base import CounterRecord, TableMeta, all_shards
-from chalicelib.store.members import MemberRecord, MemberShardIndex, SegmentIndex, to_member
+from chalicelib.store.member_indexes import MemberShardIndex, SegmentIndex
+from chalicelib.store.members import MemberRecord, to_member
 from chalicelib.store.parts import Get, Put, Query, StaleRead, Update, absent, add, assign, encode_cursor, eq
 
 RUNS = "runs"

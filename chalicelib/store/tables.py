@@ -9,6 +9,7 @@ from pynamodb.models import Model
 
 from chalicelib.store import (
     analytics,
+    automations,
     coupons,
     idempotency,
     ledger,
@@ -23,6 +24,7 @@ from chalicelib.store import (
 ALL_MODELS: tuple[type[Model], ...] = (
     *members.MODELS, *ledger.MODELS, *orders.MODELS, *coupons.MODELS, *rewards.MODELS, *settings.MODELS,
     *idempotency.MODELS, *messaging.MODELS, *analytics.MODELS, *segments.MODELS,
+    *automations.MODELS,
 )
 
 TTL_ATTRIBUTES: dict[type[Model], str] = {

@@ -80,6 +80,7 @@ SCHEDULES = {
     "app.monthly_birthday_gifts": datetime(2027, 1, 1, 0, 20, tzinfo=SHANGHAI),
     "app.december_points_expiring": datetime(2026, 12, 31, 10, 0, tzinfo=SHANGHAI),
     "app.daily_rfm_segments": datetime(2027, 1, 1, 1, 0, tzinfo=SHANGHAI),
+    "app.daily_automations": datetime(2026, 12, 31, 9, 0, tzinfo=SHANGHAI),
 }
 JOBS_HANDLER = "app.job_segments"
 # Queue permissions: sending (fan-out), and consuming (the SQS event source mapping).
