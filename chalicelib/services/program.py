@@ -4,9 +4,10 @@ from __future__ import annotations
 from typing import Any
 
 from chalicelib import clock
-from chalicelib.domain.program import default_program, validate_program
+from chalicelib.domain.program import Program, default_program, validate_program
+from chalicelib.errors import ValidationError
 from chalicelib.services import automations
-from chalicelib.store import settings
+from chalicelib.store import coupons, settings
 from chalicelib.store.parts import UnitOfWork
 
 
@@ -17,9 +18,11 @@ def get_program(uow: UnitOfWork) -> dict[str, Any]:
 
 
 def replace_program(uow: UnitOfWork, document: Any) -> dict[str, Any]:
-    """Validate a whole program document, store it with its automations kept among those ever
-    configured (their results outlive them), and return it as stored."""
+    """Validate a whole program document (an automation's coupon must be an existing template),
+    store it with its automations kept among those ever configured (their results outlive them),
+    and return it as stored."""
     program = validate_program(document)
+    _check_automation_coupons(uow, program)
     uow.write(settings.save_program(program, clock.now()), *automations.configured(program))
     return program.document()
 
@@ -31,3 +34,15 @@ def seed_default_program(uow: UnitOfWork) -> bool:
     except settings.ProgramExists:
         return False
     return True
+
+
+def _check_automation_coupons(uow: UnitOfWork, program: Program) -> None:
+    """ValidationError (field `automations[i].coupon_template_id`) for an automation whose coupon
+    template does not exist; one read for them all."""
+    named = {i: rule.coupon_template_id for i, rule in enumerate(program.automations) if rule.coupon_template_id}
+    if not named:
+        return
+    found = uow.read(**{f"t{i}": coupons.template(template_id) for i, template_id in named.items()})
+    for i in named:
+        if found[f"t{i}"] is None:
+            raise ValidationError("优惠券模板不存在", f"automations[{i}].coupon_template_id")

@@ -154,7 +154,7 @@ def test_tier_at_risk_tells_the_member_what_keeps_the_tier_once_a_year(apis: lis
     openid = _grant(api, member_id, notice, "2023-12-16T09:00:00+08:00", grants=3)
     fake_wechat.reset()
     assert _run(api) == {"job": "automations", "as_of": "2023-12-16T09:00:00+08:00", "dry_run": False,
-                         "members": 0, "entered": 0, "control": 0, "notices_sent": 0}
+                         "members": 0, "entered": 0, "control": 0, "notices_sent": 0, "notices_capped": 0}
     _clock(apis, "2023-12-17T09:00:00+08:00")
     assert api.call("GET", f"/v1/admin/members/{member_id}", admin=True)[1]["growth"]["keep"]["to_keep"] == 1000
     assert _run(api)["entered"] == 1
@@ -190,7 +190,8 @@ def test_the_job_enters_lapsed_and_new_members_once_with_a_holdout(apis: list[Ap
     dry = _run(api, dry_run=True)
     answer = _run(api)
     assert answer["entered"] == dry["entered"] == len(buyers)
-    assert set(answer) == {"job", "as_of", "dry_run", "members", "entered", "control", "notices_sent"}
+    assert set(answer) == {"job", "as_of", "dry_run", "members", "entered", "control", "notices_sent",
+                           "notices_capped"}
     treated = [m for m in buyers if _entries(api, m)]
     assert treated == [m for m in buyers if m not in held_out] and answer["control"] == len(held_out)
     assert answer["notices_sent"] == len(treated)
@@ -199,7 +200,8 @@ def test_the_job_enters_lapsed_and_new_members_once_with_a_holdout(apis: list[Ap
     assert _run(api)["entered"] == 0  # a re-run of the date
     _clock(apis, "2021-05-02T09:00:00+08:00")
     assert _run(api) | {"as_of": None} == {"job": "automations", "as_of": None, "dry_run": False, "members": 0,
-                                          "entered": 0, "control": 0, "notices_sent": 0}
+                                          "entered": 0, "control": 0, "notices_sent": 0,
+                                          "notices_capped": 0}
     result = _result(api, lapsed["id"])
     assert (result["treated"], result["control"]) == (len(treated), len(buyers) - len(treated))
 
@@ -260,3 +262,35 @@ def test_results_list_every_automation_configured(api: Api) -> None:
         "id": rule["id"], "name": "回归礼包", "treated": 0, "control": 0, "treated_converted": 0,
         "control_converted": 0, "treated_revenue_fen": 0, "control_revenue_fen": 0, "lift_pct": None,
         "significant": False}
+
+
+def test_an_automation_s_notice_is_held_back_by_the_weekly_cap_and_its_grant_kept(apis: list[Api], api: Api,
+                                                                                 fake_wechat) -> None:
+    _clock(apis, "2019-03-01T12:00:00+08:00")
+    member_id = api.new_member()[1]["member_id"]
+    notice = "tpl-" + uuid.uuid4().hex[:10]
+    rule = _automation({"type": "no_first_order", "days": 3}, points=5, notice_template_id=notice)
+    _configure(api, rule)
+    program = api.call("GET", "/v1/admin/program", admin=True)[1]
+    program["notifications"]["weekly_cap"] = 0
+    assert api.call("PUT", "/v1/admin/program", program, admin=True)[0] == 200
+    _clock(apis, "2019-03-05T09:00:00+08:00")
+    openid = _grant(api, member_id, notice, "2019-03-05T09:00:00+08:00")
+    fake_wechat.reset()
+    answer = _run(api)
+    assert (answer["entered"], answer["notices_sent"], answer["notices_capped"]) == (1, 0, 1)
+    assert not [m for m in fake_wechat.sent_messages if m["touser"] == openid]
+    assert api.call("GET", f"/v1/admin/members/{member_id}", admin=True)[1]["subscriptions"][notice] == 1
+    program["notifications"]["weekly_cap"] = 3
+    program["automations"] = []
+    assert api.call("PUT", "/v1/admin/program", program, admin=True)[0] == 200
+
+
+def test_an_automation_s_coupon_must_be_an_existing_template(api: Api) -> None:
+    before = api.call("GET", "/v1/admin/program", admin=True)[1]
+    program = {**before, "automations": [_automation({"type": "lapsed", "days": 30}, points=5),
+                                         _automation({"type": "lapsed", "days": 60}, coupon_template_id="no-such")]}
+    status, body = api.call("PUT", "/v1/admin/program", program, admin=True)
+    assert status == 400 and body["error"]["code"] == "VALIDATION_ERROR", body
+    assert body["error"]["field"] == "automations[1].coupon_template_id"
+    assert api.call("GET", "/v1/admin/program", admin=True)[1] == before
