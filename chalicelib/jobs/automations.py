@@ -34,7 +34,7 @@ from chalicelib.services import notify
 from chalicelib.services.figures import save_member
 from chalicelib.services.runner import Command, Decision, run
 from chalicelib.store import automations, members
-from chalicelib.store.parts import Page, Query, StaleRead, Write, merged
+from chalicelib.store.parts import Page, Query, StaleRead, Write, merged, read_all
 
 NAME = "automations"
 COUNTS = ("members", "entered", "control", "notices_sent", notify.CAPPED_COUNT)
@@ -52,7 +52,7 @@ def _job_rules(job_run: JobRun) -> list[Automation]:
 def _prepare(job_run: JobRun) -> dict[str, Any]:
     """The lanes of every shard, and the run's date recorded per automation (not in a dry run)."""
     rules = _job_rules(job_run)
-    found = job_run.uow.read(**{f"r{i}": automations.runs(rule.id) for i, rule in enumerate(rules)})
+    found = read_all(job_run.uow, {f"r{i}": automations.runs(rule.id) for i, rule in enumerate(rules)})
     lanes: list[dict[str, Any]] = []
     writes: list[Write] = []
     for i, rule in enumerate(rules):
@@ -110,7 +110,7 @@ def _settle(job_run: JobRun, shard: str, cursor: str | None, page: Page[Any]) ->
             chosen.append((member, item))
     if chosen and not job_run.dry_run:
         reads = rewarding.reads_for([(member, [item]) for member, item in chosen])
-        rewards = rewarding.rewards_from(dict(zip(reads, job_run.uow.read_many(list(reads.values())), strict=True)))
+        rewards = rewarding.rewards_from(read_all(job_run.uow, reads))
     for start in range(0, len(chosen), BATCH):
         counts.update(_enter_batch(job_run, shard, chosen[start:start + BATCH], rewards))
     if page.cursor is not None:
@@ -167,7 +167,7 @@ def _enter_one(job_run: JobRun, shard: str, member: Member, rule: Automation) ->
             return Decision(None)
         more = rewarding.reads_for([(current, [item])])
         found.append((current, item))
-        rewards = rewarding.rewards_from(job_run.uow.read(**more) if more else {})
+        rewards = rewarding.rewards_from(read_all(job_run.uow, more) if more else {})
         return Decision(None, _decide(job_run, shard, found, rewards))
 
     run(job_run.uow, Command({"member": members.member(member.member_id)}, decide))

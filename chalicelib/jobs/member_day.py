@@ -80,9 +80,11 @@ def _applies(run: JobRun) -> bool:
     """A member day with a notice to send, or a coupon its template can still give."""
     if not run.program.is_member_day(run.day):
         return False
+    if _notice_template(run) is not None:
+        return True
     template_id = run.program.member_days.coupon_template_id
-    if _notice_template(run) is not None or template_id is None:
-        return _notice_template(run) is not None
+    if template_id is None:
+        return False
     template: Template | None = run.uow.read(template=coupons.template(template_id))["template"]
     return template is not None and template.refusal(0, now=run.as_of) is None
 

@@ -11,19 +11,19 @@ from typing import Any
 
 from chalicelib import clock
 from chalicelib.domain.automations import Entering, convert, enter, entering, streak_key
-from chalicelib.domain.coupons import Coupon, Template, coupon_view, new_coupon
+from chalicelib.domain.coupons import Coupon, Template, coupon_view
 from chalicelib.domain.ledger import LedgerPlan
 from chalicelib.domain.lift import result_view
-from chalicelib.domain.member import Member, member_tier
+from chalicelib.domain.member import Member
 from chalicelib.domain.orders import paid_date
 from chalicelib.domain.program import Program
 from chalicelib.domain.tiers import keep_view
 from chalicelib.services import notify
-from chalicelib.services.coupons import new_coupon_id
+from chalicelib.services.coupons import job_coupon
 from chalicelib.services.figures import issued
 from chalicelib.store import automations, coupons
 from chalicelib.store.base import shard_of
-from chalicelib.store.parts import Get, UnitOfWork, Write, every
+from chalicelib.store.parts import Get, UnitOfWork, Write, every, read_all
 from chalicelib.wechat.miniprogram import WeChatGateway
 
 SOURCE = "automation"  # the coupons' source and the ledger entries' reason
@@ -54,9 +54,8 @@ class Rewards:
             given = self.given.setdefault(template.template_id, [])
             claimed = self.claimed.get((member.member_id, template.template_id), 0)
             claimed += sum(1 for c in given if c.member_id == member.member_id)
-            tier = member_tier(member, program, now).code
-            if template.refusal(claimed, now=now, tier_code=tier, issuing=len(given)) is None:
-                coupon = new_coupon(template, member.member_id, new_coupon_id(now), SOURCE, now.replace(microsecond=0))
+            coupon = job_coupon(template, member, program, claimed, source=SOURCE, as_of=now, issuing=len(given))
+            if coupon is not None:
                 given.append(coupon)
         self.answers.append({"id": rule.id, "points": rule.points,
                              "coupon": coupon_view(coupon, now) if coupon else None})
@@ -130,7 +129,7 @@ def on_order(uow: UnitOfWork, member: Member, program: Program, plan: LedgerPlan
     items = [item for rule in program.automations if rule.trigger == "purchase_streak"
              for item in [entering(rule, member, streak_key(rule, member.order_days, paid_date(paid_at)))] if item]
     reads = reads_for([(member, items)])
-    rewards = rewards_from(uow.read(**reads)) if reads else Rewards()
+    rewards = rewards_from(read_all(uow, reads)) if reads else Rewards()
     for item in items:
         rewards.give(member, item, plan, program, now)
     member, entered = enter(member, items, now, order_id=order_id)

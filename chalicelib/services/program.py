@@ -8,7 +8,7 @@ from chalicelib.domain.program import Program, default_program, validate_program
 from chalicelib.errors import ValidationError
 from chalicelib.services import automations
 from chalicelib.store import coupons, settings
-from chalicelib.store.parts import UnitOfWork
+from chalicelib.store.parts import UnitOfWork, read_all
 
 
 def get_program(uow: UnitOfWork) -> dict[str, Any]:
@@ -38,11 +38,9 @@ def seed_default_program(uow: UnitOfWork) -> bool:
 
 def _check_automation_coupons(uow: UnitOfWork, program: Program) -> None:
     """ValidationError (field `automations[i].coupon_template_id`) for an automation whose coupon
-    template does not exist; one read for them all."""
+    template does not exist; one read of the templates named."""
     named = {i: rule.coupon_template_id for i, rule in enumerate(program.automations) if rule.coupon_template_id}
-    if not named:
-        return
-    found = uow.read(**{f"t{i}": coupons.template(template_id) for i, template_id in named.items()})
-    for i in named:
-        if found[f"t{i}"] is None:
+    found = read_all(uow, {template_id: coupons.template(template_id) for template_id in set(named.values())})
+    for i, template_id in named.items():
+        if found[template_id] is None:
             raise ValidationError("优惠券模板不存在", f"automations[{i}].coupon_template_id")

@@ -153,11 +153,13 @@ class DynamoUnitOfWork:
         return {name: part.convert(item) for (name, part), item in zip(named, items, strict=True)}
 
     def read_many(self, parts: Sequence[Get[Any, T]]) -> list[T]:
-        """Many items, converted, in order: BatchGetItem calls of `BATCH_KEYS` keys, strongly
-        consistent, `BATCH_THREADS` at a time (keys DynamoDB leaves unprocessed are asked again)."""
+        """Many items, converted, in order: BatchGetItem calls of `BATCH_KEYS` distinct keys (a key
+        asked twice is read once: DynamoDB refuses a batch that repeats one), strongly consistent,
+        `BATCH_THREADS` at a time (keys DynamoDB leaves unprocessed are asked again)."""
         keys = [_get_kwargs(part) for part in parts]
+        distinct = list({_key_id(key): key for key in keys}.values())
         found: dict[str, Any] = {}
-        chunks = [keys[start:start + BATCH_KEYS] for start in range(0, len(keys), BATCH_KEYS)]
+        chunks = [distinct[start:start + BATCH_KEYS] for start in range(0, len(distinct), BATCH_KEYS)]
         threads = 1 if placement().dynamodb_endpoint_url else BATCH_THREADS
         with ThreadPoolExecutor(max_workers=threads) as pool:
             for answer in pool.map(self._batch_get, chunks):

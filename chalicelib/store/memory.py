@@ -43,8 +43,8 @@ class InMemoryUnitOfWork:
         return {name: get.convert(self._record(get.model, get.key)) for name, get in gets.items()}
 
     def read_many(self, gets: list[Get[Any, T]]) -> list[T]:
-        """Many items, converted, in order (a round trip per hundred, as BatchGetItem)."""
-        self.calls += -(-len(gets) // 100)
+        """Many items, converted, in order (a round trip per hundred distinct keys, as BatchGetItem)."""
+        self.calls += -(-len({(get.model, get.key) for get in gets}) // 100)
         return [get.convert(self._record(get.model, get.key)) for get in gets]
 
     def query(self, part: Query[M, T]) -> Page[T]:

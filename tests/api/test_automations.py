@@ -294,3 +294,16 @@ def test_an_automation_s_coupon_must_be_an_existing_template(api: Api) -> None:
     assert status == 400 and body["error"]["code"] == "VALIDATION_ERROR", body
     assert body["error"]["field"] == "automations[1].coupon_template_id"
     assert api.call("GET", "/v1/admin/program", admin=True)[1] == before
+
+
+def test_a_program_may_name_more_coupon_templates_than_one_transactional_read_holds(api: Api) -> None:
+    before = api.call("GET", "/v1/admin/program", admin=True)[1]
+    status, template = api.call("POST", "/v1/admin/coupon-templates", {
+        "name": "回归券", "kind": "amount_off", "amount_off_fen": 1000, "min_spend_fen": 0,
+        "validity": {"type": "relative", "days": 30}}, admin=True)
+    assert status == 201, template
+    rules = [_automation({"type": "lapsed", "days": 30 + i}, coupon_template_id=template["template_id"])
+             for i in range(30)]
+    status, body = api.call("PUT", "/v1/admin/program", {**before, "automations": rules}, admin=True)
+    assert status == 200, body
+    assert api.call("PUT", "/v1/admin/program", before, admin=True)[0] == 200

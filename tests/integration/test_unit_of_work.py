@@ -54,6 +54,13 @@ def test_a_read_names_its_parts_and_converts_missing_items_to_none(uow) -> None:
     assert read["referrer"] == member.member_id
 
 
+def test_a_batch_read_answers_a_key_asked_twice_in_each_place(uow) -> None:
+    member = _signed_up(uow, points=30)
+    ask = members.member(member.member_id)
+    first, missing, again = uow.read_many([ask, members.member("m-none"), ask])
+    assert first.points.balance == again.points.balance == 30 and missing is None
+
+
 def test_a_second_member_for_one_openid_is_already_member_and_writes_nothing(uow) -> None:
     first = _signed_up(uow)
     second = replace(_member(), openid=first.openid)
