@@ -6,12 +6,24 @@ import os
 
 from chalice.app import Chalice, CloudWatchEvent, Cron, SQSEvent
 
-from chalicelib.api import admin, analytics, coupons, members, openapi, orders, rewards, segments, wechat
+from chalicelib.api import (
+    admin,
+    analytics,
+    checkouts,
+    coupons,
+    members,
+    openapi,
+    orders,
+    rewards,
+    segments,
+    wechat,
+)
 from chalicelib.api.http import envelope_middleware
 from chalicelib.clock import parse_instant
 from chalicelib.jobs import (
     automations,
     birthday_gifts,
+    checkout_expiry,
     coupon_expiry,
     member_day,
     points_expiring,
@@ -28,6 +40,7 @@ app.register_blueprint(admin.bp)
 app.register_blueprint(orders.bp)
 app.register_blueprint(coupons.bp)
 app.register_blueprint(rewards.bp)
+app.register_blueprint(checkouts.bp)
 app.register_blueprint(segments.bp)
 app.register_blueprint(wechat.bp)
 app.register_blueprint(analytics.bp)
@@ -84,6 +97,13 @@ def daily_automations(event: CloudWatchEvent) -> None:
     """09:00 Shanghai every day (01:00 UTC): enter the members the lapsed, no-first-order and
     tier-at-risk automations select, and reward the treated ones."""
     run_job(automations.NAME, parse_instant(event.time))
+
+
+@app.schedule(Cron(15, "*", "*", "*", "?", "*"), name=checkout_expiry.NAME)
+def hourly_checkout_expiry(event: CloudWatchEvent) -> None:
+    """Every hour at :15: record the checkout holds that lapsed as expired and tidy what they held
+    (reads never wait for it)."""
+    run_job(checkout_expiry.NAME, parse_instant(event.time))
 
 
 @app.on_sqs_message(queue=os.environ.get("JOBS_QUEUE_NAME", "member-loyalty-jobs"), batch_size=1)

@@ -27,6 +27,9 @@ TARGETS = {
     "GET /v1/coupons": 2,
     "GET /v1/coupon-center (visitor)": 1,
     "GET /v1/coupon-center (member)": 1,
+    "POST /v1/admin/checkouts": 2,
+    "POST /v1/admin/checkouts/{checkout_id}/confirm": 2,
+    "POST /v1/admin/checkouts/{checkout_id}/cancel": 2,
 }
 # Why a route costs what it does, printed under the table.
 NOTES = {
@@ -42,6 +45,14 @@ NOTES = {
     "GET /v1/points/ledger (cursor page)":
         "A page past the first reads the member first (live, and still the token's openid's), then the page: "
         "a closed account's old token cannot page through its ledger.",
+    "POST /v1/admin/checkouts/{checkout_id}/confirm":
+        "Missed by one: the path names only the checkout, so its member cannot be read with it. A "
+        "TransactGetItems of the checkout (with the order's recorded answer: a replay stops there), one of "
+        "checkout + member + program + coupon, then the TransactWriteItems.",
+    "POST /v1/admin/checkouts/{checkout_id}/cancel":
+        "Ends the member's hold without reading the member: the checkout is read, then one "
+        "TransactWriteItems moves the hold's end to now (a document-path SET that also bumps the "
+        "member's version), releases the coupon and closes the checkout.",
     "GET /v1/coupons":
         "Every page reads the member first, then the page: a closed account's coupons are removed after it "
         "closes, so the page alone cannot prove the account is live.",
@@ -57,6 +68,7 @@ def run_routes(bench: Bench) -> None:
                                        referral_code=ann_signup.body["referral_code"]).body["member_id"]
     run_merchant_routes(bench, member_id)
     run_engagement_routes(bench, member, member_id)
+    run_checkout_routes(bench, member_id)
 
 
 def _get(bench: Bench, path: str, name: str, tokens: dict[str, str]) -> Callable[[], Measurement]:
@@ -221,3 +233,32 @@ def run_spending_routes(bench: Bench, token: dict[str, str], member_id: dict[str
                   as_member("POST", redeem, 201, "bob", {"request_id": "redeem-bob"}))
     bench.measure("GET /v1/rewards", as_member("GET", "/v1/rewards", 200, "ann"),
                   as_member("GET", "/v1/rewards", 200, "bob"))
+
+
+def run_checkout_routes(bench: Bench, member_id: dict[str, str]) -> None:
+    """Measure checkout holds (§9): hold (200 points and no coupon), confirm, cancel, the read."""
+    program = bench.call("GET", "/v1/admin/program", 200, admin=True).body
+    bench.call("PUT", "/v1/admin/program", 200, admin=True, body={
+        **program, "points_redemption": {"enabled": True, "points_per_yuan": 100, "max_pct_of_amount": 50}})
+
+    def hold(name: str, checkout_id: str) -> Callable[[], Measurement]:
+        return lambda: bench.call("POST", "/v1/admin/checkouts", 201, admin=True, body={
+            "checkout_id": checkout_id, "member_id": member_id[name], "subtotal_fen": 20_000, "points_to_use": 100})
+
+    def confirm(name: str) -> Callable[[], Measurement]:
+        return lambda: bench.call("POST", f"/v1/admin/checkouts/pay-{name}/confirm", 201, admin=True,
+                                  body={"order_id": f"checkout-order-{name}", "amount_fen": 19_900})
+
+    def cancel(name: str) -> Callable[[], Measurement]:
+        return lambda: bench.call("POST", f"/v1/admin/checkouts/drop-{name}/cancel", 200, admin=True, body={})
+
+    def read(name: str) -> Callable[[], Measurement]:
+        return lambda: bench.call("GET", f"/v1/admin/checkouts/pay-{name}", 200, admin=True)
+
+    bench.measure("POST /v1/admin/checkouts", hold("ann", "pay-ann"), hold("bob", "pay-bob"))
+    bench.measure("GET /v1/admin/checkouts/{checkout_id}", read("ann"), read("bob"))
+    bench.measure("POST /v1/admin/checkouts/{checkout_id}/confirm", confirm("ann"), confirm("bob"))
+    bench.measure("POST /v1/admin/checkouts/{checkout_id}/confirm (replay)", confirm("ann"), confirm("bob"))
+    for name in ("ann", "bob"):
+        hold(name, f"drop-{name}")()
+    bench.measure("POST /v1/admin/checkouts/{checkout_id}/cancel", cancel("ann"), cancel("bob"))

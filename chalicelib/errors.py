@@ -155,8 +155,8 @@ class OrderConflict(Conflict):
 
     code = "ORDER_CONFLICT"
 
-    def __init__(self, what: str = "order_id") -> None:
-        super().__init__(f"{what} 已用于另一笔不同的记录")
+    def __init__(self, what: str = "order_id", *, message: str | None = None) -> None:
+        super().__init__(message or f"{what} 已用于另一笔不同的记录")
 
 
 class RefundExceedsOrder(Conflict):

@@ -56,7 +56,7 @@ def record_order(call: Call) -> tuple[int, Any]:
         raise ValidationError("subtotal_fen 不能小于 amount_fen", "subtotal_fen")
     return orders.record_order(uow(), orders.OrderRequest(
         order_id=body["order_id"], member_id=body["member_id"], amount_fen=body["amount_fen"],
-        subtotal_fen=subtotal, paid_at=_paid_at(body.get("paid_at")), coupon_id=body.get("coupon_id"),
+        subtotal_fen=subtotal, paid_at=paid_at_checked(body.get("paid_at")), coupon_id=body.get("coupon_id"),
         store_id=body.get("store_id"), items=body.get("items"),
     ), wechat())
 
@@ -87,7 +87,9 @@ def run(call: Call) -> dict[str, Any]:
     return run_job(call.params["job"], clock.now(), dry_run=call.body.get("dry_run", False))
 
 
-def _paid_at(paid_at: Any) -> Any:
+def paid_at_checked(paid_at: Any) -> Any:
+    """A `paid_at` sent (or None), if within the last 400 days and not ahead of the clock by more
+    than 5 minutes (else a ValidationError naming it)."""
     if paid_at is None:
         return None
     now = clock.now()

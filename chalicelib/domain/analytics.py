@@ -21,14 +21,15 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta, timezone
 
 from chalicelib.domain.member import ACCOUNT_CLOSED, Member
 from chalicelib.domain.orders import OrderDay
-from chalicelib.domain.points import Points, earning_year
+from chalicelib.domain.points import Points, matured
 from chalicelib.domain.program import Program
 from chalicelib.domain.tiers import growth_value
 
+END_OF_TIME = datetime(9999, 1, 1, tzinfo=timezone.utc)  # later than anything comes due
 MAX_GAP = 365  # the longest range is 366 dates: k = d - from is at most 365
 STOCKS = ("members", "outstanding", "pending")  # counters summed from the beginning (prefix sums)
 SPENDING = ("redeem", "checkin_makeup", "checkout")
@@ -90,24 +91,20 @@ def pending_flow(day: date, points: int, matures_on: date, kind: str) -> Tally:
         matures_on, pending=-sign * points, outstanding=sign * points)
 
 
-def by_earning_year(points: Points) -> Counter[int]:
+def by_earning_year(points: Points, keep_years: int) -> Counter[int]:
     """A member's points that can expire, by the year whose lot holds (or will hold) them: pending
-    points land in the lot of the year they mature in, less what they pay of a debt first (in the
-    order they mature; a debt only changes with a write, which counts again)."""
-    years: Counter[int] = Counter({year: amount for year, amount in points.lots.items() if amount})
-    debt = points.debt
-    for item in sorted(points.pending, key=lambda p: p.available_at):
-        paid = min(debt, item.points)
-        debt -= paid
-        years[earning_year(item.available_at)] += item.points - paid
-    return years
+    points land in the lot of the year they mature in and held points return to their own years'
+    lots (unless confirmed, which is a write), each less what it pays of a debt first, in the order
+    they come due (`points.matured`; a debt only changes with a write, which counts again)."""
+    settled, _ = matured(points, END_OF_TIME, keep_years)
+    return Counter({year: amount for year, amount in settled.lots.items() if amount})
 
 
-def lot_changes(before: Points, after: Points, written_off: dict[int, int]) -> Counter[int]:
+def lot_changes(before: Points, after: Points, written_off: dict[int, int], keep_years: int) -> Counter[int]:
     """What a change adds to each earning year's lots, not counting write-offs of expired lots: a
     year's total is then, once its expiry instant has passed, exactly what expired then."""
-    changes = by_earning_year(after)
-    changes.subtract(by_earning_year(before))
+    changes = by_earning_year(after, keep_years)
+    changes.subtract(by_earning_year(before, keep_years))
     changes.update(written_off)
     return Counter({year: amount for year, amount in changes.items() if amount})
 

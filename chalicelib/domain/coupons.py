@@ -93,12 +93,19 @@ class Coupon:
     obtained_at: datetime
     used_at: datetime | None = None
     order_id: str | None = None
+    held_by: str | None = None  # the checkout holding it (§9), until `held_until`
+    held_until: datetime | None = None
 
     def status(self, now: datetime) -> str:
         """`used`, `expired` (the instant valid_until passes) or `unused`."""
         if self.used_at is not None:
             return "used"
         return "expired" if now >= self.valid_until else "unused"
+
+    def held(self, now: datetime, *, by_other_than: str | None = None) -> bool:
+        """Whether an open checkout hold (other than `by_other_than`'s) reserves it at `now`."""
+        return (self.used_at is None and self.held_by is not None and self.held_by != by_other_than
+                and self.held_until is not None and now < self.held_until)
 
 
 def validate_template(doc: Any, *, current: Template | None = None) -> dict[str, Any]:
@@ -203,10 +210,15 @@ def discount_fen(coupon: Coupon, subtotal_fen: int) -> int:
     return 0
 
 
-def unusable_reason(coupon: Coupon, subtotal_fen: int, at: datetime) -> str | None:
-    """Why the coupon cannot be used on an order of `subtotal_fen` at `at`, or None if it can."""
+def unusable_reason(coupon: Coupon, subtotal_fen: int, at: datetime, *, now: datetime | None = None,
+                    checkout_id: str | None = None) -> str | None:
+    """Why the coupon cannot be used on an order of `subtotal_fen` paid at `at`, or None if it can:
+    used, held at `now` (default `at`) by a checkout other than `checkout_id`, outside its validity
+    at `at`, or below its threshold."""
     if coupon.used_at is not None:
         return "优惠券已使用"
+    if coupon.held(now or at, by_other_than=checkout_id):
+        return "优惠券正在另一笔订单结算中"
     if at >= coupon.valid_until:
         return "优惠券已过期"
     if at < coupon.valid_from:
@@ -218,7 +230,7 @@ def unusable_reason(coupon: Coupon, subtotal_fen: int, at: datetime) -> str | No
 
 def released(coupon: Coupon) -> Coupon:
     """The coupon back in the wallet after its order was fully refunded."""
-    return replace(coupon, used_at=None, order_id=None)
+    return replace(coupon, used_at=None, order_id=None, held_by=None, held_until=None)
 
 
 def template_view(template: Template) -> dict[str, Any]:
@@ -242,5 +254,5 @@ def coupon_view(coupon: Coupon, now: datetime) -> dict[str, Any]:
         "valid_from": render(coupon.valid_from), "valid_until": render(coupon.valid_until),
         "status": coupon.status(now), "source": coupon.source, "obtained_at": render(coupon.obtained_at),
         "used_at": render(coupon.used_at) if coupon.used_at else None, "order_id": coupon.order_id,
-        "held": False,  # checkout holds (§9) do not exist yet
+        "held": coupon.held(now),
     }

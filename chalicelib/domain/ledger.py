@@ -19,15 +19,16 @@ from chalicelib.clock import business_date
 from chalicelib.domain.analytics import Tally, lot_changes, pending_flow, points_flow
 from chalicelib.domain.member import LedgerEntry, Member
 from chalicelib.domain.points import (
+    HeldPoints,
     PendingPoints,
-    Points,
     apply_delta,
     cancel_pending,
     earning_year,
     matured,
     split_expired,
+    take_oldest,
 )
-from chalicelib.errors import InsufficientPoints, NegativeBalance
+from chalicelib.errors import HoldExpired, InsufficientPoints, NegativeBalance
 
 
 class LedgerPlan:
@@ -40,7 +41,8 @@ class LedgerPlan:
         self.entries: list[LedgerEntry] = []
         self.flows = Tally()
         self._initial = member.points
-        points, ready = matured(member.points, now)
+        self.keep_years = keep_years
+        points, ready = matured(member.points, now, keep_years)
         self.points = points
         balance = member.points.balance
         for item in ready:
@@ -65,7 +67,8 @@ class LedgerPlan:
     @property
     def tally(self) -> Tally:
         """What the plan adds to the store-wide figures."""
-        return Tally(self.flows.days.copy(), lot_changes(self._initial, self.points, self._written_off))
+        return Tally(self.flows.days.copy(),
+                     lot_changes(self._initial, self.points, self._written_off, self.keep_years))
 
     def add(self, delta: int, reason: str, *, ref: str | None = None, note: str | None = None,
             actor: str | None = None, on: date | None = None) -> LedgerEntry:
@@ -90,6 +93,37 @@ class LedgerPlan:
             raise NegativeBalance(self.points.balance, -points)
         return self.add(-points, reason, note=note, actor=actor)
 
+    def reserve(self, checkout_id: str, points: int, expires_at: datetime) -> None:
+        """Reserve `points` for a checkout until `expires_at`, oldest first (no entry: they stay the
+        member's until spent): NegativeBalance below zero, InsufficientPoints unless the spendable
+        balance covers them."""
+        if self.points.balance < 0:
+            raise NegativeBalance(self.points.balance, -points)
+        if self.points.balance < points:
+            raise InsufficientPoints(points, self.points.balance)
+        rest, taken = take_oldest(self.points, points)
+        self.points = replace(rest, holds=rest.holds + (HeldPoints(checkout_id, taken, expires_at),))
+
+    def spend_held(self, checkout_id: str, points: int, *, ref: str) -> LedgerEntry:
+        """Spend a checkout's `points` (entry `checkout`): what its hold still reserves, and the rest
+        (points of a lapsed hold, or held points that expired) from the spendable balance, or
+        HoldExpired when the balance no longer covers that rest."""
+        hold = self.points.hold_of(checkout_id)
+        rest = points - (hold.total if hold else 0)
+        if rest > 0 and self.points.balance < rest:
+            raise HoldExpired()
+        self.points = replace(self.points, holds=tuple(h for h in self.points.holds if h is not hold))
+        if rest > 0:
+            self.points = apply_delta(self.points, -rest, earning_year(self.now))
+        self.flows.merge(points_flow(business_date(self.now), -points, "checkout"))
+        return self._append(-points, self.points.balance, "checkout", ref=ref)
+
+    def release_holds(self) -> None:
+        """Return every held point to the balance (a closed account)."""
+        self.points, _ = matured(replace(self.points, holds=tuple(replace(h, expires_at=self.now)
+                                                                  for h in self.points.holds)),
+                                 self.now, self.keep_years)
+
     def settled(self, member: Member) -> Member:
         """The member with this plan's points and ledger sequence."""
         return replace(member, points=self.points, seq=self.seq)
@@ -98,7 +132,7 @@ class LedgerPlan:
         """Keep an order's points pending until `available_at` (no entry until they mature); the
         figures count them issued on `on`, the paid date."""
         pending = self.points.pending + (PendingPoints(order_id, points, available_at),)
-        self.points = Points(self.points.lots, self.points.debt, pending)
+        self.points = replace(self.points, pending=pending)
         self.flows.merge(pending_flow(on, points, business_date(available_at), "issued"))
 
     def cancel_pending(self, order_id: str, wanted: int) -> int:

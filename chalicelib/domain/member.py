@@ -95,8 +95,8 @@ def mask_phone(phone: str | None) -> str | None:
 
 
 def points_at(points: Points, now: datetime, keep_years: int) -> Points:
-    """The points as they stand at `now`: matured pending points in, expired lots out."""
-    return split_expired(matured(points, now)[0], now, keep_years)[0]
+    """The points as they stand at `now`: matured pending points and lapsed holds in, expired lots out."""
+    return split_expired(matured(points, now, keep_years)[0], now, keep_years)[0]
 
 
 def member_tier(member: Member, program: Program, now: datetime) -> Tier:
@@ -125,7 +125,7 @@ def member_view(member: Member, program: Program, now: datetime) -> dict[str, An
         "points": {
             "balance": live.balance,
             "pending": live.pending_total,
-            "held": 0,  # checkout holds (§9) do not exist yet
+            "held": live.held_total,
             "expiring": [{"points": p, "expires_at": render(at)} for p, at in expiry_schedule(live, keep_years)],
         },
         "checkin": {

@@ -27,6 +27,7 @@ class Order:
     version: int = 0
     subtotal_fen: int = 0
     discount_fen: int = 0
+    points_used: int = 0  # points spent on it at checkout (§9), given back by a full refund
 
 
 @dataclass(frozen=True)
@@ -89,10 +90,10 @@ def check_paid_amount(amount_fen: int, subtotal_fen: int, discount: int) -> None
 
 
 def order_view(order: Order, refunds: list[Refund]) -> dict[str, Any]:
-    """An order for the merchant, with its refunds oldest first (`points_used`: 0 until checkouts)."""
+    """An order for the merchant, with its refunds oldest first."""
     return {"order_id": order.order_id, "member_id": order.member_id, "amount_fen": order.amount_fen,
             "subtotal_fen": order.subtotal_fen, "paid_at": render(order.paid_at),
             "points_awarded": order.points_awarded, "points_clawed_back": order.points_clawed_back,
-            "coupon_id": order.coupon_id, "discount_fen": order.discount_fen, "points_used": 0,
+            "coupon_id": order.coupon_id, "discount_fen": order.discount_fen, "points_used": order.points_used,
             "refunds": [{"refund_id": r.refund_id, "amount_fen": r.amount_fen, "created_at": render(r.created_at)}
                         for r in refunds]}

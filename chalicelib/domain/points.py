@@ -5,9 +5,14 @@ was left; only ever non-zero when there are no lots). A lot earned in year E exp
 Shanghai time on 1 January of E + keep_years + 1, so expiry is a read-time fact exact to the second;
 spending takes the oldest lots first; new points first pay off any debt. Order points inside the
 return window are `pending`: not spendable until `available_at`, when they become a lot of that year.
+Points reserved by an open checkout hold (§9) are `holds`: taken out of the lots (oldest first, by
+year) until the hold is confirmed (spent) or lapses (its `expires_at`, which a cancel moves to the
+cancel's instant); then they return to their years' lots. Held points of a year that expires leave
+the hold at that instant like any other points of their year.
 """
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 
@@ -24,12 +29,27 @@ class PendingPoints:
 
 
 @dataclass(frozen=True)
+class HeldPoints:
+    """Points reserved by a checkout hold, by earning year, until `expires_at`."""
+
+    checkout_id: str
+    lots: dict[int, int]
+    expires_at: datetime
+
+    @property
+    def total(self) -> int:
+        """Points the hold still reserves."""
+        return sum(self.lots.values())
+
+
+@dataclass(frozen=True)
 class Points:
-    """A member's points: spendable lots by earning year, debt, and pending order points."""
+    """A member's points: spendable lots by earning year, debt, pending order points and holds."""
 
     lots: dict[int, int] = field(default_factory=dict)
     debt: int = 0
     pending: tuple[PendingPoints, ...] = ()
+    holds: tuple[HeldPoints, ...] = ()
 
     @property
     def balance(self) -> int:
@@ -41,9 +61,19 @@ class Points:
         """Points still inside a return window."""
         return sum(p.points for p in self.pending)
 
+    @property
+    def held_total(self) -> int:
+        """Points reserved by holds (`points.held`)."""
+        return sum(h.total for h in self.holds)
+
+    def hold_of(self, checkout_id: str) -> HeldPoints | None:
+        """The hold of a checkout, if it is still open."""
+        return next((h for h in self.holds if h.checkout_id == checkout_id), None)
+
     def oldest_year(self) -> int | None:
-        """The earliest year that can still expire (a lot's, or a pending entry's maturity year)."""
+        """The earliest year that can still expire (a lot's or a hold's, or a pending entry's maturity year)."""
         years = [y for y, p in self.lots.items() if p > 0] + [earning_year(p.available_at) for p in self.pending]
+        years += [y for h in self.holds for y, p in h.lots.items() if p > 0]
         return min(years) if years else None
 
 
@@ -63,20 +93,53 @@ def earning_year(instant: datetime) -> int:
 
 
 def split_expired(points: Points, now: datetime, keep_years: int) -> tuple[Points, dict[int, int]]:
-    """The points still live at `now`, and the lots that have expired by then."""
+    """The points still live at `now` (held ones too), and what has expired by then, by year."""
     live = {y: p for y, p in points.lots.items() if p > 0 and lot_expires_at(y, keep_years) > now}
-    expired = {y: p for y, p in points.lots.items() if p > 0 and y not in live}
-    return replace(points, lots=live), expired
+    expired = Counter({y: p for y, p in points.lots.items() if p > 0 and y not in live})
+    holds = []
+    for hold in points.holds:
+        kept = {y: p for y, p in hold.lots.items() if p > 0 and lot_expires_at(y, keep_years) > now}
+        expired.update({y: p for y, p in hold.lots.items() if p > 0 and y not in kept})
+        holds.append(replace(hold, lots=kept))
+    return replace(points, lots=live, holds=tuple(holds)), dict(expired)
 
 
-def matured(points: Points, now: datetime) -> tuple[Points, list[PendingPoints]]:
-    """Move pending points whose window has closed by `now` into lots of their maturity year, in the
-    order they matured (each pays what is left of a debt first, as it would have at its instant)."""
+def matured(points: Points, now: datetime, keep_years: int) -> tuple[Points, list[PendingPoints]]:
+    """Move what has come due by `now` back into the lots, in the order it came due: pending points
+    whose window has closed become a lot of their maturity year, holds that lapsed return their
+    points to their years' lots. Each pays what is left of a debt first, as it would have at its
+    instant, except held points whose year had already expired when their hold lapsed (they only
+    wait for `split_expired`). Returns the matured pending entries too, in the order they matured."""
     ready = sorted((p for p in points.pending if p.available_at <= now), key=lambda p: p.available_at)
-    result = replace(points, pending=tuple(p for p in points.pending if p.available_at > now))
-    for item in ready:
-        result = apply_delta(result, item.points, earning_year(item.available_at))
+    lapsed = sorted((h for h in points.holds if h.expires_at <= now), key=lambda h: (h.expires_at, h.checkout_id))
+    due = sorted([(p.available_at, 0, n) for n, p in enumerate(ready)] +
+                 [(h.expires_at, 1, n) for n, h in enumerate(lapsed)])
+    result = replace(points, pending=tuple(p for p in points.pending if p.available_at > now),
+                     holds=tuple(h for h in points.holds if h.expires_at > now))
+    for at, kind, n in due:
+        if kind == 0:
+            result = apply_delta(result, ready[n].points, earning_year(at))
+            continue
+        for year, amount in sorted(lapsed[n].lots.items()):
+            if lot_expires_at(year, keep_years) <= at:
+                result = replace(result, lots={**result.lots, year: result.lots.get(year, 0) + amount})
+            else:
+                result = apply_delta(result, amount, year)
     return result, ready
+
+
+def take_oldest(points: Points, wanted: int) -> tuple[Points, dict[int, int]]:
+    """Take `wanted` points out of the lots, oldest first (the lots must hold them)."""
+    lots, taken = dict(points.lots), dict[int, int]()
+    for year in sorted(lots):
+        take = min(lots[year], wanted - sum(taken.values()))
+        if take <= 0:
+            break
+        taken[year] = take
+        lots[year] -= take
+        if lots[year] == 0:
+            del lots[year]
+    return replace(points, lots=lots), taken
 
 
 def apply_delta(points: Points, delta: int, year: int) -> Points:

@@ -9,6 +9,7 @@ from chalicelib.errors import NotFound
 from chalicelib.jobs import (
     automations,
     birthday_gifts,
+    checkout_expiry,
     coupon_expiry,
     member_day,
     points_expiring,
@@ -21,7 +22,7 @@ from chalicelib.jobs.sharded import ShardedJob, run_segment, start
 
 JOBS: dict[str, ShardedJob] = {job.name: job for job in (
     points_reset.JOB, tier_review.JOB, coupon_expiry.JOB, member_day.JOB, birthday_gifts.JOB, points_expiring.JOB,
-    rfm_segments.JOB, automations.JOB,
+    rfm_segments.JOB, automations.JOB, checkout_expiry.JOB,
 )}
 
 

@@ -142,6 +142,7 @@ def delete_me(uow: UnitOfWork, principal: Principal) -> None:
         now = clock.now()
         plan = LedgerPlan(current, now=now, keep_years=read["program"].keep_years)
         plan.forfeit_pending()
+        plan.release_holds()
         plan.add(-plan.points.balance, ACCOUNT_CLOSED)
         tally = plan.tally.count(clock.business_date(now), closed_members=1, members=-1)
         if current.tier_place:

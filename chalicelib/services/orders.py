@@ -8,6 +8,7 @@ from typing import Any
 
 from chalicelib import clock
 from chalicelib.domain.analytics import Tally, record_order_day, refund_order_day
+from chalicelib.domain.checkouts import CONFIRMED, Checkout
 from chalicelib.domain.coupons import Coupon, coupon_view, discount_fen, released, unusable_reason
 from chalicelib.domain.ledger import LedgerPlan
 from chalicelib.domain.member import Member, Regrade, member_tier, regrade
@@ -15,12 +16,12 @@ from chalicelib.domain.orders import Order, check_paid_amount, growth_yuan, orde
 from chalicelib.domain.points import earning_year
 from chalicelib.domain.program import Program
 from chalicelib.domain.tiers import growth_view, tier_view
-from chalicelib.errors import CouponNotUsable, NotFound, OrderConflict
+from chalicelib.errors import CouponNotUsable, HoldExpired, NotFound, OrderConflict
 from chalicelib.services import automations
 from chalicelib.services.common import fingerprint
 from chalicelib.services.figures import save_member
 from chalicelib.services.runner import Command, Decision, run
-from chalicelib.store import coupons, members, orders, settings
+from chalicelib.store import checkouts, coupons, members, orders, settings
 from chalicelib.store.idempotency import RequestKey
 from chalicelib.store.parts import Get, UnitOfWork, Write, every
 from chalicelib.wechat.miniprogram import WeChatGateway
@@ -40,6 +41,9 @@ class OrderRequest:
     items: list[dict[str, Any]] | None
 
 
+Decided = list[tuple[automations.OrderAutomations, dict[str, Any]]]  # what an order's automations decided
+
+
 def record_order(uow: UnitOfWork, request: OrderRequest, wechat: WeChatGateway | None = None) -> tuple[int, Any]:
     """Award an order's points and growth, idempotently by order_id: one read and one transaction
     (two reads for an invitee's first order, which also credits the inviter). With a usable coupon
@@ -50,49 +54,63 @@ def record_order(uow: UnitOfWork, request: OrderRequest, wechat: WeChatGateway |
     payload = {**asdict(request), "subtotal_fen": subtotal,
                "paid_at": request.paid_at.isoformat() if request.paid_at else None}
     digest = fingerprint("POST /v1/admin/orders", payload)
-
-    def decide(read: dict[str, Any]) -> Decision[dict[str, Any]]:
-        member: Member | None = read["member"]
-        program: Program = read["program"]
-        if member is None:
-            raise NotFound("会员不存在")
-        now = clock.now()
-        paid_at = request.paid_at or now
-        paid_on = paid_date(paid_at)
-        used, discount = _coupon_on(read.get("coupon"), request, subtotal, paid_at, now)
-        points = program.order_points(request.amount_fen, member_tier(member, program, now).points_multiplier_pct,
-                                      program.campaign_pct(paid_on, member.birthday))
-        plan = _award(LedgerPlan(member, now=now, keep_years=program.keep_years), request.order_id, points,
-                      paid_at, paid_at + timedelta(days=program.order_points_pending_days))
-        graded = regrade(member, program, earning_year(paid_at), growth_yuan(request.amount_fen), "order", now)
-        writes: list[Write] = [coupons.use(used)] if used else []
-        if member.referred_by and member.orders_count == 0:
-            writes += _referral_rewards(uow, member, plan, program, request.order_id, now)
-        order_days, ordered = record_order_day(member.order_days, paid_on, request.amount_fen,
-                                               discount if used else None)
-        after = replace(member, growth=graded.growth, tier_code=graded.tier.code, orders_count=member.orders_count + 1,
-                        order_days=order_days)
-        auto = automations.on_order(uow, after, program, plan, request.order_id, paid_at, request.amount_fen)
-        answer = {"order_id": request.order_id, "points_awarded": points, "balance": plan.points.balance,
-                  **_standing(program, graded, now), "coupon": coupon_view(used, now) if used else None,
-                  "discount_fen": discount, **({"automations": auto.answers} if auto.answers else {})}
-        order = Order(request.order_id, member.member_id, request.amount_fen, paid_at, points,
-                      earning_year(paid_at), digest, coupon_id=request.coupon_id, subtotal_fen=subtotal,
-                      discount_fen=discount)
-        writes = [orders.new(order, store_id=request.store_id, items=request.items, answer=answer, now=now),
-                  *save_member(member, auto.member, program, now, plan=plan, active_on=paid_on, tally=ordered,
-                               tier_change=graded.change), *writes, *auto.writes]
-        decided.append((auto, answer))
-        return Decision(answer, writes)
-
-    decided: list[tuple[automations.OrderAutomations, dict[str, Any]]] = []
-    status, answer = run(uow, Command(_order_reads(request), decide, key=orders.OrderKey(request.order_id),
-                                      fingerprint=digest, reused=lambda: OrderConflict("order_id")))
+    decided: Decided = []
+    status, answer = run(uow, Command(order_reads(request),
+                                      lambda read: decide_order(uow, read, request, digest, decided),
+                                      key=orders.OrderKey(request.order_id), fingerprint=digest,
+                                      reused=lambda: OrderConflict("order_id")))
     automations.notify_decided(uow, wechat, decided, answer)
     return status, answer
 
 
-def _order_reads(request: OrderRequest) -> dict[str, Get[Any, Any]]:
+def decide_order(uow: UnitOfWork, read: dict[str, Any], request: OrderRequest, digest: str, decided: Decided
+                 ) -> Decision[dict[str, Any]]:
+    """An order from what was read (`member`, `program`, `coupon`; and `checkout` when it confirms a
+    checkout hold, whose points it spends and whose coupon it uses): its answer and its writes. The
+    automations it decided go into `decided`, to be notified once committed."""
+    member: Member | None = read["member"]
+    program: Program = read["program"]
+    checkout: Checkout | None = read.get("checkout")
+    if member is None:
+        raise NotFound("会员不存在")
+    now = clock.now()
+    paid_at = request.paid_at or now
+    paid_on = paid_date(paid_at)
+    subtotal = request.amount_fen if request.subtotal_fen is None else request.subtotal_fen
+    used, discount = _coupon_on(read.get("coupon"), request, subtotal, paid_at, now, checkout)
+    plan = LedgerPlan(member, now=now, keep_years=program.keep_years)
+    if checkout is not None and checkout.points_used:
+        plan.spend_held(checkout.checkout_id, checkout.points_used, ref=request.order_id)
+    points = program.order_points(request.amount_fen, member_tier(member, program, now).points_multiplier_pct,
+                                  program.campaign_pct(paid_on, member.birthday))
+    _award(plan, request.order_id, points, paid_at, paid_at + timedelta(days=program.order_points_pending_days))
+    graded = regrade(member, program, earning_year(paid_at), growth_yuan(request.amount_fen), "order", now)
+    holder = checkout.checkout_id if checkout else None
+    writes: list[Write] = [coupons.use(used, now, checkout_id=holder)] if used else []
+    if member.referred_by and member.orders_count == 0:
+        writes += _referral_rewards(uow, member, plan, program, request.order_id, now)
+    order_days, ordered = record_order_day(member.order_days, paid_on, request.amount_fen,
+                                           discount if used else None)
+    after = replace(member, growth=graded.growth, tier_code=graded.tier.code, orders_count=member.orders_count + 1,
+                    order_days=order_days)
+    auto = automations.on_order(uow, after, program, plan, request.order_id, paid_at, request.amount_fen)
+    answer = {"order_id": request.order_id, "points_awarded": points, "balance": plan.points.balance,
+              **_standing(program, graded, now), "coupon": coupon_view(used, now) if used else None,
+              "discount_fen": discount, **({"automations": auto.answers} if auto.answers else {})}
+    if checkout is not None:
+        answer.update(points_used=checkout.points_used, points_discount_fen=checkout.points_discount_fen)
+        writes.append(checkouts.close(checkout, CONFIRMED, now, order_id=request.order_id, coupon=used))
+    order = Order(request.order_id, member.member_id, request.amount_fen, paid_at, points,
+                  earning_year(paid_at), digest, coupon_id=request.coupon_id, subtotal_fen=subtotal,
+                  discount_fen=discount, points_used=checkout.points_used if checkout else 0)
+    writes = [orders.new(order, store_id=request.store_id, items=request.items, answer=answer, now=now),
+              *save_member(member, auto.member, program, now, plan=plan, active_on=paid_on, tally=ordered,
+                           tier_change=graded.change), *writes, *auto.writes]
+    decided.append((auto, answer))
+    return Decision(answer, writes)
+
+
+def order_reads(request: OrderRequest) -> dict[str, Get[Any, Any]]:
     """An order's first read: the member, the program and the coupon used (if any)."""
     reads: dict[str, Get[Any, Any]] = {"member": members.member(request.member_id), "program": settings.program()}
     if request.coupon_id:
@@ -116,24 +134,32 @@ def _standing(program: Program, graded: Regrade, now: datetime) -> dict[str, Any
 
 
 def _coupon_on(coupon: Coupon | None, request: OrderRequest, subtotal_fen: int, paid_at: datetime,
-               now: datetime) -> tuple[Coupon | None, int]:
+               now: datetime, checkout: Checkout | None) -> tuple[Coupon | None, int]:
     """The order's coupon marked used, and what it takes off the subtotal ((None, 0) without one);
-    with the subtotal sent, the amount paid must not exceed the subtotal less that."""
+    with the subtotal sent, the amount paid must not exceed the subtotal less that. A checkout's
+    open hold has reserved its coupon; after the hold lapsed the coupon must be usable again
+    (else HoldExpired)."""
     if not request.coupon_id:
         return None, 0
-    used = _use_coupon(coupon, request.order_id, subtotal_fen, paid_at, now)
-    discount = discount_fen(used, subtotal_fen)
-    if request.subtotal_fen is not None:
-        check_paid_amount(request.amount_fen, subtotal_fen, discount)
-    return used, discount
+    if checkout is None:
+        used = _use_coupon(coupon, request.order_id, subtotal_fen, paid_at, now)
+        discount = discount_fen(used, subtotal_fen)
+        if request.subtotal_fen is not None:
+            check_paid_amount(request.amount_fen, subtotal_fen, discount)
+        return used, discount
+    reason = "优惠券不存在" if coupon is None else None if checkout.is_open(now) else \
+        unusable_reason(coupon, subtotal_fen, paid_at, now=now, checkout_id=checkout.checkout_id)
+    if coupon is None or reason:
+        raise HoldExpired(f"结算已超时，{reason}")
+    return replace(coupon, used_at=now.replace(microsecond=0), order_id=request.order_id), checkout.coupon_discount_fen
 
 
 def _use_coupon(coupon: Coupon | None, order_id: str, subtotal_fen: int, paid_at: datetime, now: datetime) -> Coupon:
-    """The member's coupon, marked used by this order, if it is usable on it (owner, status,
-    validity at payment, threshold on the subtotal)."""
+    """The member's coupon, marked used by this order, if it is usable on it (owner, status, no
+    open hold of a checkout, validity at payment, threshold on the subtotal)."""
     if coupon is None:
         raise CouponNotUsable("优惠券不存在")
-    reason = unusable_reason(coupon, subtotal_fen, paid_at)
+    reason = unusable_reason(coupon, subtotal_fen, paid_at, now=now)
     if reason:
         raise CouponNotUsable(reason)
     return replace(coupon, used_at=now.replace(microsecond=0), order_id=order_id)
@@ -155,7 +181,8 @@ def _referral_rewards(uow: UnitOfWork, invitee: Member, plan: LedgerPlan, progra
 def record_refund(uow: UnitOfWork, order_id: str, refund_id: str, amount_fen: int) -> tuple[int, Any]:
     """Claw back points and growth in proportion to the refunded total, idempotently by refund_id.
     Pending points of the order are cancelled first; the balance may go negative. A refund of the
-    whole order gives its coupon back to the wallet if the coupon has not expired."""
+    whole order gives its coupon back to the wallet if the coupon has not expired, and the points
+    spent on it at checkout back to the balance (a `refund` entry)."""
     def decide(read: dict[str, Any]) -> Decision[dict[str, Any]]:
         order: Order | None = read["order"]
         if order is None:
@@ -174,8 +201,10 @@ def record_refund(uow: UnitOfWork, order_id: str, refund_id: str, amount_fen: in
         from_balance = outcome.points - plan.cancel_pending(order_id, outcome.points)
         if from_balance:
             plan.add(-from_balance, "refund", ref=order_id)
-        graded = regrade(member, program, order.growth_year, -outcome.growth, "refund", now)
         whole = outcome.refunded_total == order.amount_fen > order.refunded_fen
+        if whole and order.points_used:
+            plan.add(order.points_used, "refund", ref=order_id, note="退还结算时抵现的积分")
+        graded = regrade(member, program, order.growth_year, -outcome.growth, "refund", now)
         order_days = refund_order_day(member.order_days, paid_date(order.paid_at), amount_fen, whole=whole)
         after = replace(member, growth=graded.growth, tier_code=graded.tier.code, order_days=order_days)
         writes: list[Write] = [*orders.refund(order, outcome, refund_id, amount_fen, now),

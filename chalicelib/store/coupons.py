@@ -34,6 +34,7 @@ from chalicelib.store.base import (
     shard_of,
 )
 from chalicelib.store.parts import (
+    Condition,
     Delete,
     Get,
     Page,
@@ -112,6 +113,8 @@ class CouponRecord(Model):
     obtained_at = UTCDateTimeAttribute()
     used_at = UTCDateTimeAttribute(null=True)
     order_id = UnicodeAttribute(null=True)
+    held_by = UnicodeAttribute(null=True)  # the checkout holding it (§9), until `held_until`
+    held_until = UTCDateTimeAttribute(null=True)
     expired_at = UTCDateTimeAttribute(null=True)
     expiry_shard = UnicodeAttribute(null=True)
     wallet_index = WalletIndex()
@@ -156,7 +159,8 @@ def to_coupon(record: CouponRecord | None) -> Coupon | None:
         percent_off_pct=_int_or_none(record.percent_off_pct),
         max_discount_fen=_int_or_none(record.max_discount_fen),
         min_spend_fen=int(record.min_spend_fen or 0), valid_from=record.valid_from, valid_until=record.valid_until,
-        source=record.source, obtained_at=record.obtained_at, used_at=record.used_at, order_id=record.order_id)
+        source=record.source, obtained_at=record.obtained_at, used_at=record.used_at, order_id=record.order_id,
+        held_by=record.held_by, held_until=record.held_until)
 
 
 def _wallet_key(coupon: Coupon) -> str:
@@ -264,12 +268,34 @@ def issue(template: Template, coupons: list[Coupon]) -> list[Write]:
     return writes
 
 
-def use(coupon: Coupon) -> Update:
-    """Mark a coupon used by its order, if it is still unused."""
+def _not_held(now: datetime) -> Condition:
+    """No checkout holds the coupon at `now` (never held, or its hold lapsed)."""
+    return lacks(CouponRecord.held_until) | le(CouponRecord.held_until, now)
+
+
+def use(coupon: Coupon, now: datetime, *, checkout_id: str | None = None) -> Update:
+    """Mark a coupon used by its order, if it is still unused and no checkout (other than
+    `checkout_id`'s) holds it; its hold ends with it."""
+    free = _not_held(now) | eq(CouponRecord.held_by, checkout_id) if checkout_id else _not_held(now)
     return Update(CouponRecord, (coupon.member_id, coupon.coupon_id),
                   (assign(CouponRecord.used_at, coupon.used_at), assign(CouponRecord.order_id, coupon.order_id),
-                   assign(CouponRecord.wallet_key, _wallet_key(coupon)), assign(CouponRecord.expiry_shard, None)),
-                  condition=lacks(CouponRecord.used_at))
+                   assign(CouponRecord.wallet_key, _wallet_key(coupon)), assign(CouponRecord.expiry_shard, None),
+                   assign(CouponRecord.held_by, None), assign(CouponRecord.held_until, None)),
+                  condition=lacks(CouponRecord.used_at) & free)
+
+
+def hold(coupon: Coupon, checkout_id: str, until: datetime, now: datetime) -> Update:
+    """Reserve an unused coupon for a checkout until `until`, if no other hold has it at `now`."""
+    return Update(CouponRecord, (coupon.member_id, coupon.coupon_id),
+                  (assign(CouponRecord.held_by, checkout_id), assign(CouponRecord.held_until, until)),
+                  condition=lacks(CouponRecord.used_at) & _not_held(now))
+
+
+def unhold(member_id: str, coupon_id: str, checkout_id: str) -> Update:
+    """End a checkout's hold of a coupon, if it still holds it."""
+    return Update(CouponRecord, (member_id, coupon_id),
+                  (assign(CouponRecord.held_by, None), assign(CouponRecord.held_until, None)),
+                  condition=eq(CouponRecord.held_by, checkout_id) & lacks(CouponRecord.used_at))
 
 
 def give_back(coupon: Coupon) -> Update:

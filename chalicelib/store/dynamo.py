@@ -31,6 +31,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from botocore.parsers import ResponseParserError
 from pynamodb.exceptions import PynamoDBException
 from pynamodb.expressions.condition import Condition as PynamoCondition
+from pynamodb.expressions.condition import Exists
 from pynamodb.expressions.update import Action
 from pynamodb.models import Model
 
@@ -298,7 +299,7 @@ def _condition(condition: Condition | None, model: type[Model]) -> PynamoConditi
         left, right = (_condition(term, model) for term in condition.terms)
         joined: PynamoCondition = (left & right) if condition.op == "and" else (left | right)  # type: ignore[operator]
         return joined
-    attribute: Any = condition.attribute
+    attribute: Any = _target(condition.attribute, condition.path)
     if condition.op == "absent":
         attribute = model.get_attributes()[key_names(model)[0]]
     translated: PynamoCondition = _TRANSLATIONS[condition.op](attribute, *condition.values)
@@ -309,14 +310,21 @@ _TRANSLATIONS: dict[str, Callable[..., PynamoCondition]] = {
     "=": lambda a, v: a == v, "<": lambda a, v: a < v, "<=": lambda a, v: a <= v,
     ">": lambda a, v: a > v, ">=": lambda a, v: a >= v,
     "between": lambda a, low, high: a.between(low, high), "begins_with": lambda a, prefix: a.startswith(prefix),
-    "lacks": lambda a: a.does_not_exist(), "absent": lambda a: a.does_not_exist(),
+    "lacks": lambda a: a.does_not_exist(), "absent": lambda a: a.does_not_exist(), "has": Exists,
 }
+
+
+def _target(attribute: Any, path: tuple[str, ...]) -> Any:
+    """An attribute, or the entry at `path` inside it (pynamodb's document path)."""
+    for key in path:
+        attribute = attribute[key]
+    return attribute
 
 
 def _action(op: Op) -> Action:
     """Our update operation as pynamodb's."""
     if op.kind == "set":
-        return op.attribute.set(op.value)
+        return _target(op.attribute, op.path).set(op.value)  # type: ignore[no-any-return]
     if op.kind == "add":
         return op.attribute.add(op.value)
     return op.attribute.remove()

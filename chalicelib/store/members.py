@@ -31,7 +31,7 @@ from chalicelib.domain.automations import OpenEntry, lifecycle_key
 from chalicelib.domain.checkin import CheckinState
 from chalicelib.domain.member import LedgerEntry, Member
 from chalicelib.domain.orders import OrderDay
-from chalicelib.domain.points import PendingPoints, Points
+from chalicelib.domain.points import HeldPoints, PendingPoints, Points
 from chalicelib.domain.tiers import TierChange
 from chalicelib.errors import AlreadyMember
 from chalicelib.store import ledger
@@ -54,9 +54,12 @@ from chalicelib.store.parts import (
     Update,
     Write,
     absent,
+    add,
     assign,
+    assign_entry,
     between,
     eq,
+    has_entry,
     lacks,
     le,
 )
@@ -96,6 +99,7 @@ class MemberRecord(Model):
     lots: MapAttribute[str, Any] = MapAttribute(null=True)
     debt = NumberAttribute(default=0)
     pending: ListAttribute[Any] = ListAttribute(null=True)
+    holds: MapAttribute[str, Any] = MapAttribute(null=True)  # checkout_id -> {"l": lots by year, "u": until}
     growth: MapAttribute[str, Any] = MapAttribute(null=True)
     tier_code = UnicodeAttribute(null=True)
     checkin_months: MapAttribute[str, Any] = MapAttribute(null=True)
@@ -164,7 +168,8 @@ def to_member(record: MemberRecord | None) -> Member | None:
         avatar_url=record.avatar_url, gender=record.gender, birthday=record.birthday, phone=record.phone,
         referral_code=record.referral_code, referred_by=record.referred_by,
         preferences=_map(record.preferences) or None,
-        points=Points({int(y): int(p) for y, p in _map(record.lots).items()}, int(record.debt or 0), pending),
+        points=Points({int(y): int(p) for y, p in _map(record.lots).items()}, int(record.debt or 0), pending,
+                      tuple(_held(checkout_id, h) for checkout_id, h in sorted(_map(record.holds).items()))),
         growth={int(y): int(v) for y, v in _map(record.growth).items()}, tier_code=record.tier_code,
         checkin=CheckinState({m: [int(d) for d in days] for m, days in _map(record.checkin_months).items()},
                              {m: int(n) for m, n in _map(record.checkin_makeups).items()}),
@@ -176,6 +181,11 @@ def to_member(record: MemberRecord | None) -> Member | None:
         tier_place=record.tier_place, entered={k: str(v) for k, v in _map(record.entered).items()},
         open_entries=tuple(_open_entry(e) for e in (record.open_entries or [])),
     )
+
+
+def _held(checkout_id: str, item: dict[str, Any]) -> HeldPoints:
+    return HeldPoints(checkout_id, {int(y): int(p) for y, p in item["l"].items()},
+                      datetime.fromtimestamp(int(item["u"]), timezone.utc))
 
 
 def _open_entry(item: dict[str, Any]) -> OpenEntry:
@@ -201,8 +211,11 @@ def _state(member: Member, version: int, base_tier: str) -> dict[str, Any]:
     pending = [{"order_id": p.order_id, "points": p.points, "available_at": int(p.available_at.timestamp())}
                for p in points.pending]
     above_base = member.tier_code is not None and member.tier_code != base_tier
+    holds = {h.checkout_id: {"l": {str(y): n for y, n in h.lots.items()}, "u": int(h.expires_at.timestamp())}
+             for h in points.holds}
     return {
         "lots": {str(y): n for y, n in points.lots.items()}, "debt": points.debt, "pending": pending or None,
+        "holds": holds or None,
         "growth": {str(y): v for y, v in member.growth.items()}, "tier_code": member.tier_code,
         "tier_shard": shard_of(member.member_id) if above_base else None,
         "checkin_months": member.checkin.months or None, "checkin_makeups": member.checkin.makeups or None,
@@ -282,6 +295,16 @@ def save(before: Member, after: Member, entries: list[LedgerEntry], *, base_tier
     if tier_change is not None:
         writes.append(ledger.tier_change_put(tier_change, before.version + 1))
     return writes
+
+
+def end_hold(member_id: str, checkout_id: str, at: datetime) -> Update:
+    """End a checkout's open hold of points at `at` without reading the member: the hold lapses
+    then, and every read and write after it returns the points (`points.matured`). The version
+    moves on, so a write decided on the member as it was read before is decided again."""
+    return Update(MemberRecord, (member_id,),
+                  (assign_entry(MemberRecord.holds, (checkout_id, "u"), int(at.timestamp())),
+                   add(MemberRecord.version, 1)),
+                  condition=has_entry(MemberRecord.holds, checkout_id) & eq(MemberRecord.status, "active"))
 
 
 def new_record(member: Member, base_tier: str) -> MemberRecord:

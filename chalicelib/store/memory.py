@@ -101,7 +101,9 @@ class InMemoryUnitOfWork:
             record = self._record(model, key) or model(*part.key)
             for op in part.ops:
                 name = op.attribute.attr_name
-                if op.kind == "set":
+                if op.path:
+                    setattr(record, name, _with_entry(_plain(getattr(record, name)), op.path, op.value))
+                elif op.kind == "set":
                     setattr(record, name, copy.deepcopy(op.value))
                 elif op.kind == "add" and name not in model.get_attributes():  # a CounterRecord's counter
                     record.counters[name] = record.counters.get(name, 0) + op.value  # type: ignore[attr-defined]
@@ -157,6 +159,10 @@ def _holds(condition: parts.Condition, record: Model | None) -> bool:
         return record is None
     assert condition.attribute is not None
     value = getattr(record, condition.attribute.attr_name) if record is not None else None
+    if condition.path:
+        value = _entry(_plain(value), condition.path)
+    if condition.op == "has":
+        return value is not None
     if condition.op == "lacks":
         return value is None
     if value is None:
@@ -166,6 +172,31 @@ def _holds(condition: parts.Condition, record: Model | None) -> bool:
     if condition.op == "begins_with":
         return isinstance(value, str) and value.startswith(condition.values[0])
     return bool(_COMPARE[condition.op](value, condition.values[0]))
+
+
+def _plain(value: Any) -> Any:
+    """A map attribute's value as plain dictionaries (None when absent)."""
+    return value.as_dict() if hasattr(value, "as_dict") else copy.deepcopy(value)
+
+
+def _entry(value: Any, path: tuple[str, ...]) -> Any:
+    """The entry at `path` of a map (None when any key is missing)."""
+    for key in path:
+        if not isinstance(value, dict) or key not in value:
+            return None
+        value = value[key]
+    return value
+
+
+def _with_entry(value: Any, path: tuple[str, ...], entry: Any) -> dict[str, Any]:
+    """The map with the entry at `path` set (DynamoDB refuses a path whose parent is missing)."""
+    if _entry(value, path[:-1]) is None or (len(path) > 1 and not isinstance(_entry(value, path[:-1]), dict)):
+        raise ValueError(f"the document path {'.'.join(path)} is invalid for update")
+    parent = value
+    for key in path[:-1]:
+        parent = parent[key]
+    parent[path[-1]] = copy.deepcopy(entry)
+    return dict(value)
 
 
 _COMPARE: dict[str, Callable[[Any, Any], bool]] = {

@@ -42,6 +42,7 @@ class OrderRecord(Model):
     growth_year = NumberAttribute()
     coupon_id = UnicodeAttribute(null=True)
     discount_fen = NumberAttribute(null=True)
+    points_used = NumberAttribute(default=0)
     refunded_fen = NumberAttribute(default=0)
     points_clawed_back = NumberAttribute(default=0)
     fingerprint = UnicodeAttribute()
@@ -76,7 +77,7 @@ def to_order(record: OrderRecord | None) -> Order | None:
                  growth_year=int(record.growth_year), fingerprint=record.fingerprint, coupon_id=record.coupon_id,
                  refunded_fen=int(record.refunded_fen or 0), points_clawed_back=int(record.points_clawed_back or 0),
                  version=int(record.version or 0), subtotal_fen=int(record.subtotal_fen),
-                 discount_fen=_discount(record))
+                 discount_fen=_discount(record), points_used=int(record.points_used or 0))
 
 
 def _discount(record: OrderRecord) -> int:
@@ -127,7 +128,7 @@ def new(order: Order, *, store_id: str | None, items: list[dict[str, Any]] | Non
                            store_id=store_id, items=items,
                            points_awarded=order.points_awarded, growth_year=order.growth_year,
                            fingerprint=order.fingerprint, answer=json.dumps(answer, ensure_ascii=False),
-                           coupon_id=order.coupon_id, created_at=now),
+                           coupon_id=order.coupon_id, points_used=order.points_used, created_at=now),
                absent(), AlreadyAnswered())
 
 

@@ -53,6 +53,7 @@ class Condition:
     attribute: Attribute[Any] | None = None
     values: tuple[Any, ...] = ()
     terms: tuple[Condition, ...] = ()
+    path: tuple[str, ...] = ()  # an entry inside a map attribute, key by key
 
     def __and__(self, other: Condition) -> Condition:
         return Condition("and", terms=(self, other))
@@ -101,6 +102,11 @@ def lacks(attribute: Attribute[Any]) -> Condition:
     return Condition("lacks", attribute)
 
 
+def has_entry(attribute: Attribute[Any], *path: str) -> Condition:
+    """The map attribute holds an entry at `path` (keys, outermost first)."""
+    return Condition("has", attribute, path=path)
+
+
 # ---- update operations ---------------------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -110,11 +116,17 @@ class Op:
     kind: str
     attribute: Attribute[Any]
     value: Any = None
+    path: tuple[str, ...] = ()  # an entry inside a map attribute, key by key
 
 
 def assign(attribute: Attribute[Any], value: Any) -> Op:
     """Set the attribute, or remove it when `value` is None."""
     return Op("remove", attribute) if value is None else Op("set", attribute, value)
+
+
+def assign_entry(attribute: Attribute[Any], path: tuple[str, ...], value: Any) -> Op:
+    """Set an entry of a map attribute that exists (`path`: keys, outermost first)."""
+    return Op("set", attribute, value, path)
 
 
 def add(attribute: Attribute[Any], amount: int) -> Op:

@@ -10,6 +10,7 @@ from pynamodb.models import Model
 from chalicelib.store import (
     analytics,
     automations,
+    checkouts,
     coupons,
     idempotency,
     ledger,
@@ -24,7 +25,7 @@ from chalicelib.store import (
 ALL_MODELS: tuple[type[Model], ...] = (
     *members.MODELS, *ledger.MODELS, *orders.MODELS, *coupons.MODELS, *rewards.MODELS, *settings.MODELS,
     *idempotency.MODELS, *messaging.MODELS, *analytics.MODELS, *segments.MODELS,
-    *automations.MODELS,
+    *automations.MODELS, *checkouts.MODELS,
 )
 
 TTL_ATTRIBUTES: dict[type[Model], str] = {

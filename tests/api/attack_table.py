@@ -134,6 +134,12 @@ VALID: dict[tuple[str, str], Any] = {
                                    "subtotal_fen": 100, "paid_at": None, "coupon_id": None, "store_id": "s1",
                                    "items": [{"sku": "sku1", "category": "衣服", "quantity": 1, "price_fen": 100}]},
     ("POST", "/v1/admin/orders/{order_id}/refunds"): {"refund_id": "atk-@UNIQ@", "amount_fen": 1},
+    ("POST", "/v1/admin/checkouts"): {"checkout_id": "atk-@UNIQ@", "member_id": "@MEMBER_ID@", "subtotal_fen": 100,
+                                      "coupon_id": None, "points_to_use": 0, "expires_in_s": 900},
+    ("POST", "/v1/admin/checkouts/{checkout_id}/confirm"): {
+        "order_id": "atk-@UNIQ@", "amount_fen": 100, "paid_at": None, "store_id": "s1",
+        "items": [{"sku": "sku1", "category": "衣服", "quantity": 1, "price_fen": 100}]},
+    ("POST", "/v1/admin/checkouts/{checkout_id}/cancel"): {},
     ("POST", "/v1/admin/jobs/{job}/run"): {"dry_run": True},
     ("POST", "/v1/admin/coupon-templates"): {
         "name": "攻击券", "kind": "amount_off", "amount_off_fen": 100, "percent_off_pct": None,

@@ -216,3 +216,59 @@ def test_member_day_on_two_instances_and_another_job_at_once_double_nothing_and_
         for base in servers:
             requests.delete(f"{base}/v1/admin/clock", headers=ADMIN, timeout=30)
         fake_wechat.reset()
+
+
+def test_checkout_holds_racing_across_two_instances(two_instances) -> None:
+    """Two holds of one coupon: exactly one wins; holds whose points together exceed the balance
+    never hold more than it; a confirm racing a cancel: one of them wins and the ledger sums to
+    the balance (§9)."""
+    servers = two_instances
+    original = requests.get(f"{servers[0]}/v1/admin/program", headers=ADMIN, timeout=30).json()
+    cash = {**original, "points_redemption": {"enabled": True, "points_per_yuan": 100, "max_pct_of_amount": 100}}
+    assert requests.put(f"{servers[0]}/v1/admin/program", json=cash, headers=ADMIN, timeout=30).ok
+    try:
+        template = post(f"{servers[0]}/v1/admin/coupon-templates",
+                        {"name": "立减10元", "kind": "amount_off", "amount_off_fen": 1000, "min_spend_fen": 0,
+                         "validity": {"type": "relative", "days": 7}, "claimable": True}, ADMIN).json()
+        auth, member = new_member_on(servers[0])
+        member_id = member["member_id"]
+        coupon = post(f"{servers[1]}/v1/coupon-center/{template['template_id']}/claim", {"request_id": "c1"},
+                      auth).json()
+        holds = [{"checkout_id": f"hc-{new_user()}", "member_id": member_id, "subtotal_fen": 10_000,
+                  "coupon_id": coupon["coupon_id"]} for _ in range(PARALLEL)]
+        with ThreadPoolExecutor(PARALLEL) as pool:
+            answers = list(pool.map(lambda i: post(f"{servers[i % 2]}/v1/admin/checkouts", holds[i], ADMIN),
+                                    range(PARALLEL)))
+        assert sorted(a.status_code for a in answers) == [201] + [409] * (PARALLEL - 1), [a.text for a in answers]
+        assert {a.json()["error"]["code"] for a in answers if a.status_code == 409} == {"COUPON_NOT_USABLE"}
+
+        post(f"{servers[0]}/v1/admin/members/{member_id}/points", {"request_id": "r1", "delta": 900, "reason": "测"},
+             ADMIN)  # 1,000 points
+        points = [{"checkout_id": f"hp-{new_user()}", "member_id": member_id, "subtotal_fen": 100_000,
+                   "points_to_use": 300} for _ in range(PARALLEL)]
+        with ThreadPoolExecutor(PARALLEL) as pool:
+            answers = list(pool.map(lambda i: post(f"{servers[i % 2]}/v1/admin/checkouts", points[i], ADMIN),
+                                    range(PARALLEL)))
+        assert sorted(a.status_code for a in answers) == [201] * 3 + [409] * (PARALLEL - 3), [a.text for a in answers]
+        me = requests.get(f"{servers[1]}/v1/members/me", headers=auth, timeout=30).json()["points"]
+        assert (me["balance"], me["held"]) == (100, 900)
+
+        won = []
+        for held in [a.json() for a in answers if a.status_code == 201]:
+            path = f"/v1/admin/checkouts/{held['checkout_id']}"
+            payment = {"order_id": f"ho-{new_user()}", "amount_fen": held["amount_due_fen"]}
+            with ThreadPoolExecutor(2) as pool:
+                confirmed, cancelled = pool.map(
+                    lambda call: post(f"{servers[call[0]]}{path}/{call[1]}", call[2], ADMIN),
+                    [(0, "confirm", payment), (1, "cancel", {})])
+            assert sorted([confirmed.status_code, cancelled.status_code]) in ([200, 409], [201, 409]), \
+                (confirmed.text, cancelled.text)
+            loser = confirmed if confirmed.status_code == 409 else cancelled
+            assert loser.json()["error"]["code"] == "HOLD_CLOSED"
+            won.append("confirm" if confirmed.status_code == 201 else "cancel")
+        me = requests.get(f"{servers[1]}/v1/members/me", headers=auth, timeout=30).json()["points"]
+        ledger = requests.get(f"{servers[0]}/v1/points/ledger?limit=100", headers=auth, timeout=30).json()["items"]
+        assert me["held"] == 0 and sum(e["delta"] for e in ledger) == me["balance"]
+        assert me["balance"] == 1_000 + (997 - 300) * won.count("confirm")  # 997 yuan paid: 997 points each
+    finally:
+        requests.put(f"{servers[0]}/v1/admin/program", json=original, headers=ADMIN, timeout=30)

@@ -54,10 +54,13 @@ class World:
                                                                "kind": "gift", "stock": 5}, 201)["reward_id"]
         self.coupon_id = self.ok("POST", f"/v1/coupon-center/{self.template_id}/claim", {"request_id": "atk-claim"},
                                  201, token=self.token)["coupon_id"]
+        self.checkout_id = self.ok("POST", "/v1/admin/checkouts", {"checkout_id": "atk-" + new_user(),
+                                                                    "member_id": self.member_id, "subtotal_fen": 100,
+                                                                    "expires_in_s": 3600}, 201)["checkout_id"]
         self.openid = self.ok("GET", f"/v1/admin/members/{self.member_id}", None, 200)["openid"]
         self.program = self.ok("GET", "/v1/admin/program", None, 200)
         self.ids = {"{member_id}": self.member_id, "{order_id}": self.order_id, "{template_id}": self.template_id,
-                    "{reward_id}": self.reward_id, "{coupon_id}": self.coupon_id, "{redemption_id}": "rd-nope",
+                    "{reward_id}": self.reward_id, "{coupon_id}": self.coupon_id, "{redemption_id}": "rd-nope", "{checkout_id}": self.checkout_id,
                     "{job}": "coupon-expiry", "@MEMBER_ID@": self.member_id, "@TEMPLATE_ID@": self.template_id}
         self.headers: dict[str, dict[str, str | bytes]] = {
             "member": {"Authorization": f"Bearer {self.token}"},

@@ -81,6 +81,7 @@ SCHEDULES = {
     "app.december_points_expiring": datetime(2026, 12, 31, 10, 0, tzinfo=SHANGHAI),
     "app.daily_rfm_segments": datetime(2027, 1, 1, 1, 0, tzinfo=SHANGHAI),
     "app.daily_automations": datetime(2026, 12, 31, 9, 0, tzinfo=SHANGHAI),
+    "app.hourly_checkout_expiry": datetime(2027, 1, 1, 7, 15, tzinfo=SHANGHAI),
 }
 JOBS_HANDLER = "app.job_segments"
 # Queue permissions: sending (fan-out), and consuming (the SQS event source mapping).
@@ -174,13 +175,13 @@ def _jobs_queue(template: Template) -> tuple[str, Template]:
 
 
 def _shanghai_time(schedule: str, year: int) -> datetime:
-    """When an EventBridge cron (UTC; minute and hour single values, day and month single values or
-    `*`, day also `L`) last fires in `year`, in Shanghai time."""
+    """When an EventBridge cron (UTC; minute a single value, hour a single value or `*`, day and
+    month single values or `*`, day also `L`) last fires in `year`, in Shanghai time."""
     assert schedule.startswith("cron(") and schedule.endswith(")"), schedule
     minute, hour, day, month, day_of_week, years = schedule[len("cron("):-1].split(" ")
     assert (day_of_week, years) == ("?", "*"), schedule
     fires = datetime(year, 12 if month == "*" else int(month), 31 if day in ("*", "L") else int(day),
-                     int(hour), int(minute), tzinfo=timezone.utc)
+                     23 if hour == "*" else int(hour), int(minute), tzinfo=timezone.utc)
     return fires.astimezone(SHANGHAI)
 
 
