@@ -233,25 +233,26 @@ def test_a_hold_lapses_exactly_at_expires_at_without_a_job(shop: Shop, uow) -> N
     assert coupons.usable(uow, who, 20_000)["items"][0]["coupon_id"] == coupon_id
 
 
-def test_a_confirm_after_the_hold_lapsed_takes_everything_again_if_it_can(shop: Shop) -> None:
+def lapsed_hold(shop: Shop) -> tuple[Principal, str]:
+    """A member (1,100 points) whose hold `c-1` of 500 points and a 满100减20 lapsed an hour ago."""
     cash_shop(shop)
     who = rich(shop)
     coupon_id = shop.coupon(who)
     start_at = clock.now()
     hold(shop, who, checkout_id="c-1", coupon_id=coupon_id, points=500)
     set_now(start_at + timedelta(hours=1))
+    return who, coupon_id
+
+
+def test_a_confirm_after_the_hold_lapsed_takes_everything_again_if_it_can(shop: Shop) -> None:
+    lapsed_hold(shop)
     body = confirm(shop, "c-1", 17_500)[1]
     assert (body["points_used"], body["balance"], body["coupon"]["status"]) == (500, 600 + 175, "used")
 
 
 @pytest.mark.parametrize("taken", ["points", "coupon"])
 def test_a_confirm_after_the_hold_lapsed_is_hold_expired_when_something_was_taken(shop: Shop, taken) -> None:
-    cash_shop(shop)
-    who = rich(shop)
-    coupon_id = shop.coupon(who)
-    start_at = clock.now()
-    hold(shop, who, checkout_id="c-1", coupon_id=coupon_id, points=500)
-    set_now(start_at + timedelta(hours=1))
+    who, coupon_id = lapsed_hold(shop)
     if taken == "points":
         shop.redeem(who, shop.reward(points_cost=700)["reward_id"])
     else:
