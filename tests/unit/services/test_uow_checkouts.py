@@ -25,7 +25,7 @@ from chalicelib.errors import (
 )
 from chalicelib.jobs import checkout_expiry
 from chalicelib.jobs.sharded import start
-from chalicelib.services import analytics, checkouts, coupons
+from chalicelib.services import analytics, checkins, checkouts, coupons
 from chalicelib.services.checkouts import HoldRequest, Payment
 
 CASH = {"enabled": True, "points_per_yuan": 100, "max_pct_of_amount": 50}
@@ -134,13 +134,16 @@ def test_points_are_held_oldest_first(shop: Shop) -> None:
     assert held is not None and held.lots == {2026: 100, 2027: 200}
 
 
-def test_every_spending_path_refuses_what_a_hold_reserves(shop: Shop) -> None:
-    cash_shop(shop)
+def test_every_spending_path_refuses_what_a_hold_reserves(shop: Shop, now) -> None:
+    cash_shop(shop).set_program(checkin={"points": 5, "streak_bonuses": [],
+                                         "makeup": {"points_cost": 200, "monthly_limit": 3}})
     who = rich(shop, 400)  # 500 points
     coupon_id = shop.coupon(who)
     hold(shop, who, coupon_id=coupon_id, points=400)
     with pytest.raises(InsufficientPoints):
         shop.redeem(who, shop.reward(points_cost=200)["reward_id"])
+    with pytest.raises(InsufficientPoints):
+        checkins.check_in_now(shop.uow, who, clock.business_date(now) - timedelta(days=1))  # a make-up
     with pytest.raises(InsufficientPoints):
         hold(shop, who, points=200)
     with pytest.raises(CouponNotUsable, match="结算"):
