@@ -17,7 +17,7 @@ run: $(STAMP)
 
 ## Lint, type-check, then run the whole suite (unit, integration, API, infra lint).
 test: $(STAMP)
-	$(PY) -m ruff check --quiet app.py chalicelib devstack infra bench tests
+	$(PY) -m ruff check --quiet app.py chalicelib admin devstack infra bench tests
 	$(PY) -m mypy
 	$(PY) -m pytest -q -p no:cacheprovider tests
 
