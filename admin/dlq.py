@@ -5,7 +5,8 @@ a segment that ran meanwhile, or a message moved twice, changes nothing twice).
 Messages are received ten at a time, sent to the jobs queue with their body and attributes
 (`SendMessageBatch`), and deleted from the dead-letter queue once sent. A message the jobs queue
 refuses stays in the dead-letter queue (visible again when the run ends) and is counted as failed;
-each message is tried once per run, so a run ends when the queue has nothing it has not tried. A
+each message is tried once per run, so a run ends when the queue has nothing it has not tried, or
+at once when the jobs queue takes none of a batch (it does not exist, no permission). A
 message sent but not deleted (the delete failed) is moved again by a later run: harmless.
 """
 from __future__ import annotations
@@ -50,6 +51,8 @@ def replay(sqs: Any, dlq_url: str, queue_url: str, progress: Progress, limit: in
             summary.failures += failures
             refused.update({m["MessageId"]: m["ReceiptHandle"] for m in messages if m["MessageId"] not in sent})
             progress.advance(len(messages))
+            if not sent:
+                break
     finally:
         _release(sqs, dlq_url, list(refused.values()))
     return summary
