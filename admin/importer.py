@@ -131,7 +131,7 @@ class Importer:
             try:
                 commit(self.uow, records.arrivals([newcomer], self.program.base_tier.code))
             except records.AlreadyImported:
-                self.summary.already_imported += 1
+                self._found(newcomer)
                 return
             except records.ReferralClash:
                 newcomer = replace(newcomer, member=replace(newcomer.member, referral_code=new_referral_code()))
@@ -139,6 +139,15 @@ class Importer:
             self._count([newcomer])
             return
         raise StoreUnavailable("referral codes kept clashing")
+
+    def _found(self, newcomer: Arrival) -> None:
+        """Count a member whose item exists: written by this run if it holds the referral code drawn
+        here (an attempt whose answer was lost, then refused on retry), else imported before."""
+        stored = self.uow.read(member=records.member_record(newcomer.member.member_id))["member"]
+        if stored is not None and stored.referral_code == newcomer.member.referral_code:
+            self._count([newcomer])
+        else:
+            self.summary.already_imported += 1
 
     def _count(self, batch: list[Arrival]) -> None:
         self.summary.imported += len(batch)

@@ -38,7 +38,7 @@ from chalicelib.services.figures import figures
 from chalicelib.store import ledger, members
 from chalicelib.store.base import shard_of
 from chalicelib.store.members import IdentityRecord, MemberRecord, new_record, to_member
-from chalicelib.store.parts import Get, Op, Page, Put, Query, UnitOfWork, Update, Write, absent, assign, eq, lacks
+from chalicelib.store.parts import Get, Op, Put, Query, UnitOfWork, Update, Write, absent, assign, eq, lacks
 from chalicelib.store.settings import SettingRecord
 
 IMPORT_KEY = "import_key"
@@ -175,7 +175,3 @@ def member_record(member_id: str) -> Get[MemberRecord, MemberRecord | None]:
     """A member item as stored (None if there is none)."""
     return Get(MemberRecord, (member_id,), lambda record: record)
 
-
-def page_items(page: Page[Member | None]) -> list[Member]:
-    """The members of a page that are active."""
-    return [member for member in page.items if member is not None]

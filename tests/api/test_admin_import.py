@@ -136,7 +136,7 @@ def test_a_rerun_imports_nobody_and_no_point_again(api: Api, clock, tmp_path: Pa
 
 class CutAfter(FaultyProxy):
     """Relays `allowed` requests to the store, then cuts every answer halfway (the request itself
-    still reaches the store): a store that fails in the middle of an import."""
+    still reaches the store): a store that fails in the middle of an import, after a write."""
 
     def __init__(self, upstream: str, allowed: int) -> None:
         super().__init__(upstream)

@@ -1,6 +1,7 @@
 """Members imported by the admin CLI (`admin.importer`), on the in-memory unit of work: the jobs
 reach them like any other member, but they have no openid until they are on WeChat, so a notice is
-not sent to them and nothing is read for one (an empty key, which DynamoDB refuses)."""
+not sent to them and nothing is read for one (an empty key, which DynamoDB refuses). And a batch
+written but whose answer was lost counts as imported by the run that wrote it."""
 from __future__ import annotations
 
 from collections import Counter
@@ -8,7 +9,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from builders import Shop, at, set_now
+from builders import Shop, at, set_now, snapshot
 
 from admin.importer import ImportSummary, import_file
 from chalicelib import clock
@@ -16,6 +17,8 @@ from chalicelib.domain.subscriptions import GrantChange
 from chalicelib.jobs import member_day, tier_review
 from chalicelib.jobs.sharded import start
 from chalicelib.store import messaging
+from chalicelib.store.memory import InMemoryUnitOfWork
+from chalicelib.store.parts import Write
 
 NOTICE = "tpl-imported"
 TEMPLATES = {"member_day": None, "points_expiring": None, "coupon_expiring": None, "tier_changed": None}
@@ -66,3 +69,28 @@ def test_tier_review_records_an_imported_members_fall_without_a_notice(shop: Sho
     counts = start(tier_review.JOB, shop.uow, shop.wechat, clock.now(), dry_run=False)
     assert counts == Counter(members_reviewed=1, tier_changes=1, notices_sent=0, notices_capped=0)
     assert sent() == []
+
+
+class AnswerLostOnce(InMemoryUnitOfWork):
+    """A store whose first transaction is applied but whose answer is lost, so the driver sends it
+    again, and the second attempt is refused (what moto does when it answers after botocore's read
+    timeout; DynamoDB would answer the retry as the first, by its client request token)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.lost = False
+
+    def write(self, *parts: Write) -> None:
+        if len(parts) > 1 and not self.lost:
+            self.lost = True
+            super().write(*parts)
+        super().write(*parts)
+
+
+def test_a_batch_written_whose_answer_was_lost_counts_as_imported_by_this_run(tmp_path: Path) -> None:
+    shop = Shop(AnswerLostOnce(), None)  # type: ignore[arg-type]
+    done = _import(shop, tmp_path, "13800000004,2026:7,", "13800000004,,", "13800000005,2026:8,")
+    assert (done.imported, done.already_imported, done.rejected, done.points) == (2, 0, 1, 15)
+    written = snapshot(shop.uow)
+    again = _import(shop, tmp_path, "13800000004,2026:7,", "13800000005,2026:8,")
+    assert (again.imported, again.already_imported) == (0, 2) and snapshot(shop.uow) == written
