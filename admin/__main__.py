@@ -86,8 +86,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{args.file}: not {args.encoding} text ({exc.reason}); try --encoding gb18030", file=sys.stderr)
         return 2
     except (StoreUnavailable, BotoCoreError, ClientError, Unfinished) as exc:
-        print(f"stopped: {exc} ({RESUME})", file=sys.stderr)
+        cause = f": {exc.__cause__}" if exc.__cause__ else ""
+        print(f"stopped: {exc}{cause} ({RESUME})", file=sys.stderr)
         return 1
+    except OSError as exc:  # a file that cannot be read or written (the store's failures are caught above)
+        print(f"{exc.filename or ''}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print(f"interrupted ({RESUME})", file=sys.stderr)
         return 130

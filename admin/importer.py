@@ -158,22 +158,24 @@ def import_file(uow: UnitOfWork, source: Path, rejects_path: Path, now: datetime
                 check_phones: bool = False, progress: Progress | None = None) -> ImportSummary:
     """Import the members of `source`; rejected rows go to `rejects_path`. StoreUnavailable when the
     store fails on the way (run again to resume); BadHeader for a file not in the import format."""
-    program: Program = uow.read(program=settings.program())["program"]
     with source.open(encoding=encoding, newline="") as counting:
         total = sum(1 for _ in csv.reader(counting)) - 1
     bar = progress or Progress("import", quiet=True)
     bar.total = max(total, 0)
-    with source.open(encoding=encoding, newline="") as file, private_file(rejects_path) as out:
+    with source.open(encoding=encoding, newline="") as file:
         reader = csv.DictReader(file)
         check_header(reader.fieldnames)
-        writer = csv.DictWriter(out, ["row", "reason", "detail", *(reader.fieldnames or [])])
-        writer.writeheader()
-        importer = Importer(uow, program, records.import_key(uow, now), now, writer, check_phones=check_phones)
-        numbered = enumerate(reader, start=1)
-        while chunk := list(itertools.islice(numbered, CHUNK)):
-            importer.take(chunk)
-            bar.advance(len(chunk))
-        importer.flush()
+        program: Program = uow.read(program=settings.program())["program"]
+        key = records.import_key(uow, now)
+        with private_file(rejects_path) as out:
+            writer = csv.DictWriter(out, ["row", "reason", "detail", *(reader.fieldnames or [])])
+            writer.writeheader()
+            importer = Importer(uow, program, key, now, writer, check_phones=check_phones)
+            numbered = enumerate(reader, start=1)
+            while chunk := list(itertools.islice(numbered, CHUNK)):
+                importer.take(chunk)
+                bar.advance(len(chunk))
+            importer.flush()
     bar.close()
     return importer.summary
 
