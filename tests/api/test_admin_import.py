@@ -1,7 +1,11 @@
 """The admin CLI's member import (`python -m admin import`, run in-process against the session's
 store over the wire), checked through the merchant API and the app's own read paths: members in
 every index and figure, rejects with their reasons, a re-run and a run resumed after the store
-failed halfway import nobody and no point twice, imported points expire with their earning year."""
+failed halfway import nobody and no point twice, imported points expire with their earning year.
+
+The tables are shared with every other test, and some tests move the clock and count what a job
+reaches: the members imported here join today and hold this year's points only when a test ends,
+as members who sign up today do."""
 from __future__ import annotations
 
 import csv
@@ -24,7 +28,6 @@ from chalicelib.store.dynamo import DynamoUnitOfWork, make_client
 from chalicelib.store.parts import every
 
 HEADER = ("phone", "name", "birthday", "joined_date", "points", "growth", "tier")
-DAY = "2026-06-01"
 
 
 def phones(count: int) -> list[str]:
@@ -39,7 +42,17 @@ def write(folder: Path, rows: list[tuple[str, ...]], header: tuple[str, ...] = H
     return source
 
 
-def summary(api: Api, day: str = DAY) -> dict[str, Any]:
+def today() -> str:
+    """Today's Shanghai date."""
+    return app_clock.business_date().isoformat()
+
+
+def this_year() -> int:
+    return app_clock.business_date().year
+
+
+def summary(api: Api, day: str | None = None) -> dict[str, Any]:
+    day = day or today()
     status, body = api.call("GET", f"/v1/admin/analytics/summary?from={day}&to={day}", admin=True)
     assert status == 200, body
     return body
@@ -69,18 +82,18 @@ def ids(numbers: list[str]) -> list[str]:
     return [member_id_of(key, phone) for phone in numbers]
 
 
-def test_import_puts_members_in_every_index_and_figure_and_rejects_bad_rows(api: Api, clock, tmp_path: Path) -> None:
-    clock(f"{DAY}T10:00:00+08:00")
+def test_import_puts_members_in_every_index_and_figure_and_rejects_bad_rows(api: Api, tmp_path: Path) -> None:
+    year, day = this_year(), today()
     silver, gold, plain, spare = phones(4)
     source = write(tmp_path, [
-        (silver, "王小美", "1990-05-01", "2019-03-02", "2026:120", "2025:1500;2026:300", "silver"),
-        (gold, "", "", "", "2026:80", "2026:6000", ""),
-        (plain, "李四", "", "2021-07-07", "", "", "normal"),
+        (silver, "王小美", "1990-05-01", day, f"{year}:120", f"{year - 1}:1500;{year}:300", "silver"),
+        (gold, "", "", "", f"{year}:80", f"{year}:6000", ""),
+        (plain, "李四", "", "", "", "", "normal"),
         ("12345", "", "", "", "", "", ""),
         (silver, "重复", "", "", "", "", ""),
         (spare, "", "1990-02-30", "", "", "", ""),
-        (spare, "", "", "", "2026:-5", "", ""),
-        (spare, "", "", "", "2025:10", "", ""),
+        (spare, "", "", "", f"{year}:-5", "", ""),
+        (spare, "", "", "", f"{year - 1}:10", "", ""),
         (spare, "", "", "", "", "", "gold"),
         (spare, "", "", "", "", "", "diamond"),
     ])
@@ -97,16 +110,16 @@ def test_import_puts_members_in_every_index_and_figure_and_rejects_bad_rows(api:
                                            "tier normal": 1, "tier silver": 1, "tier gold": 1}
     member = looked_up(api, silver)
     assert (member["nickname"], member["birthday"], member["joined_at"], member["tier"]["code"]) == (
-        "王小美", "1990-05-01", "2019-03-02T00:00:00+08:00", "silver")
+        "王小美", "1990-05-01", f"{day}T00:00:00+08:00", "silver")
     assert member["growth"]["value"] == 1800 and member["openid"] is None and len(member["referral_code"]) == 8
     assert member["points"] == {"balance": 120, "pending": 0, "held": 0,
-                                "expiring": [{"points": 120, "expires_at": "2027-01-01T00:00:00+08:00"}]}
+                                "expiring": [{"points": 120, "expires_at": f"{year + 1}-01-01T00:00:00+08:00"}]}
     assert [looked_up(api, phone)["tier"]["code"] for phone in (gold, plain)] == ["gold", "normal"]
 
     uow = DynamoUnitOfWork()
     silver_id, gold_id, plain_id = ids([silver, gold, plain])
     [entry] = uow.query(ledger.page(silver_id, 10, None)).items
-    assert (entry.delta, entry.balance_after, entry.reason, entry.ref) == (120, 120, "import", "2026")
+    assert (entry.delta, entry.balance_after, entry.reason, entry.ref) == (120, 120, "import", str(year))
     assert uow.query(ledger.page(plain_id, 10, None)).items == []
 
     def partition(query: Any, member_id: str) -> set[str]:
@@ -117,14 +130,14 @@ def test_import_puts_members_in_every_index_and_figure_and_rejects_bad_rows(api:
     assert {silver_id, gold_id} <= partition(members.above_base_tier, silver_id) | partition(
         members.above_base_tier, gold_id)
     assert plain_id not in partition(members.above_base_tier, plain_id)
-    assert silver_id in partition(lambda shard, cursor: members.with_points_to_expire(shard, 2026, cursor), silver_id)
-    assert silver_id in partition(lambda shard, cursor: members.in_lifecycle(shard, "j#2019-03-02", "j#2019-03-02",
-                                                                             cursor), silver_id)
+    assert silver_id in partition(lambda shard, cursor: members.with_points_to_expire(shard, year, cursor), silver_id)
+    assert silver_id in partition(lambda shard, cursor: members.in_lifecycle(shard, f"j#{day}", f"j#{day}", cursor),
+                                  silver_id)
 
 
-def test_a_rerun_imports_nobody_and_no_point_again(api: Api, clock, tmp_path: Path, capsys) -> None:
-    clock(f"{DAY}T11:00:00+08:00")
-    source = write(tmp_path, [(phone, "", "", "", "2026:50", "", "") for phone in phones(3)] + [("x", *[""] * 6)])
+def test_a_rerun_imports_nobody_and_no_point_again(api: Api, tmp_path: Path, capsys) -> None:
+    source = write(tmp_path, [(phone, "", "", "", f"{this_year()}:50", "", "") for phone in phones(3)]
+                   + [("x", *[""] * 6)])
     assert main(["--quiet", "import", str(source)]) == 0
     before = summary(api)
     capsys.readouterr()
@@ -151,10 +164,9 @@ class CutAfter(FaultyProxy):
 
 
 def test_an_import_cut_short_resumes_without_doubling_a_member_or_a_point(
-        api: Api, clock, tmp_path: Path, store_url: str) -> None:
-    clock(f"{DAY}T12:00:00+08:00")
+        api: Api, tmp_path: Path, store_url: str) -> None:
     numbers = phones(48)
-    source = write(tmp_path, [(phone, "", "", "", f"2026:{i + 1}", "", "") for i, phone in enumerate(numbers)])
+    source = write(tmp_path, [(phone, "", "", "", f"{this_year()}:{i + 1}", "", "") for i, phone in enumerate(numbers)])
     member_ids = ids(numbers)  # the import key exists: the cut run reads the program, the key, then a batch
     before = summary(api)
     with CutAfter(store_url, allowed=3 + 5) as proxy, pytest.raises(StoreUnavailable):
@@ -176,21 +188,30 @@ def test_imported_points_expire_with_their_earning_years_lot(api: Api, clock, pr
     edited, put = program
     edited["points_expiry"] = {"keep_years": 1}
     put()
-    year_end = "2027-01-01"
+    year = this_year()
+    year_end = f"{year + 1}-01-01"
     clock(f"{year_end}T08:00:00+08:00")
     at_year_end = summary(api, year_end)
-    clock(f"{DAY}T13:00:00+08:00")
+    assert api.call("DELETE", "/v1/admin/clock", admin=True)[0] == 204
     before = summary(api)
     phone = phones(1)[0]
-    assert main(["--quiet", "import", str(write(tmp_path, [(phone, "", "", "", "2025:100;2026:50", "", "")]))]) == 0
+    source = write(tmp_path, [(phone, "", "", "", f"{year - 1}:100;{year}:50", "", "")])
+    assert main(["--quiet", "import", str(source)]) == 0
     assert moved(before, summary(api)) == {"new": 1, "total": 1, "issued": 150, "outstanding": 150, "tier normal": 1}
-    assert [(e.delta, e.ref) for e in DynamoUnitOfWork().query(ledger.page(ids([phone])[0], 10, None)).items] == [
-        (50, "2026"), (100, "2025")]
+    [member_id] = ids([phone])
+    assert [(e.delta, e.ref) for e in DynamoUnitOfWork().query(ledger.page(member_id, 10, None)).items] == [
+        (50, str(year)), (100, str(year - 1))]
 
     clock(f"{year_end}T08:00:00+08:00")
     assert moved(at_year_end, summary(api, year_end)) == {"total": 1, "expired": 100, "outstanding": 50,
                                                           "tier normal": 1}
     assert looked_up(api, phone)["points"]["balance"] == 50
+    # The next change writes the expire entry; taking the rest leaves the shared store no expired lot.
+    status, body = api.call("POST", f"/v1/admin/members/{member_id}/points",
+                            {"request_id": secrets.token_hex(8), "delta": -50, "reason": "测试清理"}, admin=True)
+    assert status == 201 and body["balance"] == 0, body
+    assert [(e.delta, e.reason) for e in DynamoUnitOfWork().query(ledger.page(member_id, 10, None)).items][:2] == [
+        (-50, "admin_adjust"), (-100, "expire")]
 
 
 def test_check_phones_rejects_a_phone_a_member_already_holds(api: Api, tmp_path: Path) -> None:

@@ -12,9 +12,8 @@ from pathlib import Path
 from typing import Any
 
 import boto3
-from helpers import Api
 from servers import REPO_ROOT
-from test_admin_import import DAY, ids, phones, write
+from test_admin_import import ids, phones, this_year, today, write
 
 from admin.__main__ import main
 from admin.records import member_record
@@ -28,26 +27,26 @@ def rows(path: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(file))
 
 
-def test_exports_list_members_ledger_and_the_liability_they_add_up_to(api: Api, clock, tmp_path: Path) -> None:
-    clock(f"{DAY}T14:00:00+08:00")
+def test_exports_list_members_ledger_and_the_liability_they_add_up_to(tmp_path: Path) -> None:
     first, second = phones(2)
+    year, day = this_year(), today()
     assert main(["--quiet", "import", str(write(tmp_path, [
-        (first, "导出", "1990-05-01", "2019-03-02", "2026:120", "2025:1500", ""),
+        (first, "导出", "1990-05-01", day, f"{year}:120", f"{year - 1}:1500", ""),
         (second, "", "", "", "", "", "")]))]) == 0
     for what in ("members", "ledger", "liability"):
         assert main(["--quiet", "export", what, "--out", str(tmp_path / f"{what}.csv")]) == 0
         assert (tmp_path / f"{what}.csv").stat().st_mode & 0o777 == 0o600
 
-    exported = {row["phone"]: row for row in rows(tmp_path / "members.csv")}
+    exported = {row["member_id"]: row for row in rows(tmp_path / "members.csv")}
     first_id, second_id = ids([first, second])
-    assert {k: exported[first][k] for k in ("member_id", "name", "birthday", "joined_at", "tier", "growth", "points",
+    assert {k: exported[first_id][k] for k in ("member_id", "name", "birthday", "joined_at", "tier", "growth", "points",
                                              "pending", "points_by_year", "growth_by_year", "orders")} == {
-        "member_id": first_id, "name": "导出", "birthday": "1990-05-01", "joined_at": "2019-03-02T00:00:00+08:00",
-        "tier": "silver", "growth": "1500", "points": "120", "pending": "0", "points_by_year": "2026:120",
-        "growth_by_year": "2025:1500", "orders": "0"}
-    assert exported[second]["member_id"] == second_id and exported[second]["points"] == "0"
+        "member_id": first_id, "name": "导出", "birthday": "1990-05-01", "joined_at": f"{day}T00:00:00+08:00",
+        "tier": "silver", "growth": "1500", "points": "120", "pending": "0", "points_by_year": f"{year}:120",
+        "growth_by_year": f"{year - 1}:1500", "orders": "0"}
+    assert exported[second_id]["phone"] == second and exported[second_id]["points"] == "0"
     assert [(e["seq"], e["delta"], e["reason"], e["ref"]) for e in rows(tmp_path / "ledger.csv")
-            if e["member_id"] == first_id] == [("1", "120", "import", "2026")]
+            if e["member_id"] == first_id] == [("1", "120", "import", str(year))]
 
     liability = rows(tmp_path / "liability.csv")
     *years, total = liability
@@ -56,14 +55,15 @@ def test_exports_list_members_ledger_and_the_liability_they_add_up_to(api: Api, 
     assert total["earning_year"] == "total" and int(total["points"]) == held == sum(int(y["points"]) for y in years)
     fen = held * 100 // 100  # the default program's points_redemption.points_per_yuan is 100
     assert int(total["value_fen"]) == fen and total["value_yuan"] == f"{fen // 100}.{fen % 100:02d}"
-    assert {"2026": "2027-01-01T00:00:00+08:00"}.items() <= {y["earning_year"]: y["expires_at"] for y in years}.items()
+    assert {str(year): f"{year + 1}-01-01T00:00:00+08:00"}.items() <= {
+        y["earning_year"]: y["expires_at"] for y in years}.items()
 
 
-def test_backfill_gives_members_of_before_the_indexes_their_keys_once(clock, tmp_path: Path) -> None:
-    clock(f"{DAY}T15:00:00+08:00")
+def test_backfill_gives_members_of_before_the_indexes_their_keys_once(tmp_path: Path) -> None:
     old, older = phones(2)
-    assert main(["--quiet", "import", str(write(tmp_path, [(old, "", "", "2020-02-02", "", "", ""),
-                                                           (older, "", "", "2018-08-08", "", "", "")]))]) == 0
+    day = today()
+    assert main(["--quiet", "import", str(write(tmp_path, [(old, "", "", day, "", "", ""),
+                                                           (older, "", "", day, "", "", "")]))]) == 0
     old_id, older_id = ids([old, older])
     client = boto3.client("dynamodb", endpoint_url=os.environ["DYNAMODB_ENDPOINT_URL"])
     table = MemberRecord.Meta.table_name
@@ -75,9 +75,9 @@ def test_backfill_gives_members_of_before_the_indexes_their_keys_once(clock, tmp
         return {"member_shard": record.member_shard, "life_shard": record.life_shard, "life_key": record.life_key}
 
     assert main(["--quiet", "backfill"]) == 0
-    assert keys(old_id) == {"member_shard": shard_of(old_id), "life_shard": shard_of(old_id), "life_key": "j#2020-02-02"}
-    assert keys(older_id) == {"member_shard": shard_of(older_id), "life_shard": shard_of(older_id),
-                              "life_key": "j#2018-08-08"}
+    for member_id in (old_id, older_id):
+        assert keys(member_id) == {"member_shard": shard_of(member_id), "life_shard": shard_of(member_id),
+                                   "life_key": f"j#{day}"}
     assert main(["--quiet", "backfill"]) == 0
     assert DynamoUnitOfWork().read(m=member_record(old_id))["m"].version == 1  # the member's writes are not raced
 
