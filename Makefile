@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test bench package clean
+.PHONY: run test bench package admin clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -17,13 +17,17 @@ run: $(STAMP)
 
 ## Lint, type-check, then run the whole suite (unit, integration, API, infra lint).
 test: $(STAMP)
-	$(PY) -m ruff check --quiet app.py chalicelib devstack infra bench tests
+	$(PY) -m ruff check --quiet app.py chalicelib admin devstack infra bench tests
 	$(PY) -m mypy
 	$(PY) -m pytest -q -p no:cacheprovider tests
 
 ## Count DynamoDB round trips per route and measure import time; writes bench/results.json.
 bench: $(STAMP)
 	$(PY) bench/run.py
+
+## The admin CLI against DYNAMODB_ENDPOINT_URL / TABLE_PREFIX or AWS: make admin ARGS="import members.csv".
+admin: $(STAMP)
+	$(PY) -m admin $(ARGS)
 
 ## Package the Lambda app with the infra/ resources merged in (output in build/package).
 package: $(STAMP)

@@ -7,6 +7,7 @@ from typing import Any
 
 from bench import REPO_ROOT
 from bench.automations import automations_markdown
+from bench.cli_import import cli_import_markdown
 from bench.imports import IMPORT_RUNS, IMPORT_TARGET_MS
 from bench.jobs import member_day_markdown
 from bench.rfm import rfm_markdown
@@ -20,7 +21,8 @@ def build_results(routes: dict[str, RouteResult], measured_wechat: dict[str, Any
                   measured_import: dict[str, Any], reset: dict[str, Any] | None,
                   first_touch: dict[str, Any], summary: dict[str, Any] | None = None,
                   rfm: dict[str, Any] | None = None, member_day: dict[str, Any] | None = None,
-                  automations: dict[str, Any] | None = None) -> dict[str, Any]:
+                  automations: dict[str, Any] | None = None, cli_import: dict[str, Any] | None = None
+                  ) -> dict[str, Any]:
     """Everything measured, with the targets and the time of measurement, as results.json holds it."""
     return {
         "routes": {route: result.as_json(TARGETS.get(route), NOTES.get(route)) for route, result in routes.items()},
@@ -32,6 +34,7 @@ def build_results(routes: dict[str, RouteResult], measured_wechat: dict[str, Any
         "automations": automations,
         "reset": reset,
         "summary": summary,
+        "cli_import": cli_import,
         "targets": {**TARGETS, "import_ms": IMPORT_TARGET_MS},
         "measured_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
@@ -87,6 +90,8 @@ def markdown(results: dict[str, Any]) -> str:
         lines += ["", summary_markdown(results["summary"])]
     if results["reset"]:
         lines += ["", reset_markdown(results["reset"])]
+    if results.get("cli_import"):
+        lines += ["", cli_import_markdown(results["cli_import"])]
     return "\n".join(lines)
 
 

@@ -28,7 +28,9 @@ time of the app.
    runs `rfm-segments` on two dates through the admin route: calls per member, members written
    (bench/rfm.py). `summary` (unless `--skip-reset`) reads the analytics summary over 31 and 366
    days with 100 members made through the routes and with 20,000 (the others' figures loaded
-   straight into the store): round trips and time (bench/analytics.py).
+   straight into the store): round trips and time (bench/analytics.py). `cli-import` imports a
+   generated file of `--import-rows` rows (default 20,000) with the admin CLI's importer, twice:
+   rows/s and DynamoDB calls per row, and the day's figures afterwards (bench/cli_import.py).
 6. Times `python -X importtime -c "import app"` in fresh subprocesses
    (median of 5).
 7. Writes `bench/results.json` and prints the Markdown tables for the README.
@@ -38,7 +40,8 @@ itself cannot run.
 
 This module only parses the arguments and runs the sections in that order: `stack` (the local
 stack and the in-process client), `counting` (the DynamoDB round-trip meter), `routes` (1),
-`wechat` (2), `jobs` (3), `first_touch` (4), `reset`, `rfm` and `analytics` (5), `imports` (6), `report` (7).
+`wechat` (2), `jobs` (3), `first_touch` (4), `reset`, `rfm`, `analytics` and `cli_import` (5), `imports` (6),
+`report` (7).
 """
 from __future__ import annotations
 
@@ -58,6 +61,7 @@ if __package__ in (None, ""):
 
 from bench.analytics import measure_summary  # noqa: E402
 from bench.automations import measure_automations  # noqa: E402
+from bench.cli_import import IMPORT_ROWS, measure_cli_import  # noqa: E402
 from bench.first_touch import measure_first_touch  # noqa: E402
 from bench.imports import measure_import  # noqa: E402
 from bench.jobs import measure_member_day  # noqa: E402
@@ -72,11 +76,13 @@ SECTIONS: dict[str, Callable[[Bench, argparse.Namespace], dict[str, Any]]] = {
     "reset": lambda bench, args: measure_reset(bench, args.reset_members),
     "rfm": lambda bench, args: measure_rfm(bench, args.rfm_members),
     "summary": lambda bench, args: measure_summary(bench),
+    "cli-import": lambda bench, args: measure_cli_import(bench, args.import_rows),
 }
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    """`--reset-members N` (at least 1), `--skip-reset`, `--rfm-members N` and `--skip-rfm`."""
+    """`--reset-members N` (at least 1), `--skip-reset`, `--rfm-members N`, `--skip-rfm`, `--import-rows N`
+    and `--skip-cli-import`."""
     parser = argparse.ArgumentParser(description=" ".join(__doc__.split("\n\n")[0].split()))
     parser.add_argument("--reset-members", type=int, default=RESET_MEMBERS, metavar="N",
                         help=f"members holding points for the reset bench (default {RESET_MEMBERS:,})")
@@ -84,6 +90,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--rfm-members", type=int, default=RFM_MEMBERS, metavar="N",
                         help=f"members for the rfm-segments bench (default {RFM_MEMBERS:,})")
     parser.add_argument("--skip-rfm", action="store_true", help="leave the rfm-segments job out")
+    parser.add_argument("--import-rows", type=int, default=IMPORT_ROWS, metavar="N",
+                        help=f"rows of the admin CLI's import bench (default {IMPORT_ROWS:,})")
+    parser.add_argument("--skip-cli-import", action="store_true", help="leave the admin CLI's import out")
     parser.add_argument("--section", choices=sorted(SECTIONS),
                         help="run only this job section on a fresh stack and print its results as JSON")
     args = parser.parse_args(argv)
@@ -91,6 +100,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         parser.error("--reset-members must be at least 1")
     if args.rfm_members < 10:
         parser.error("--rfm-members must be at least 10")
+    if args.import_rows < 1:
+        parser.error("--import-rows must be at least 1")
     return args
 
 
@@ -111,8 +122,9 @@ def main(argv: list[str] | None = None) -> int:
     reset = None if args.skip_reset else run_section("reset", args)
     rfm = None if args.skip_rfm else run_section("rfm", args)
     summary = None if args.skip_reset else run_section("summary", args)
+    cli_import = None if args.skip_cli_import else run_section("cli-import", args)
     results = build_results(bench.results, measured_wechat, measure_import(), reset, first_touch, summary, rfm,
-                            member_day, automations)
+                            member_day, automations, cli_import)
     write_results(results)
     print_report(results)
     return 0
@@ -122,7 +134,8 @@ def run_section(name: str, args: argparse.Namespace) -> dict[str, Any]:
     """One job section in a fresh interpreter on a fresh local stack; its JSON results."""
     print(f"bench: {name} ...", file=sys.stderr, flush=True)
     command = [sys.executable, str(Path(__file__).resolve()), "--section", name,
-               "--reset-members", str(args.reset_members), "--rfm-members", str(args.rfm_members)]
+               "--reset-members", str(args.reset_members), "--rfm-members", str(args.rfm_members),
+               "--import-rows", str(args.import_rows)]
     with tempfile.TemporaryFile("w+") as output:
         done = subprocess.run(command, stdout=output, check=False)
         output.seek(0)

@@ -110,7 +110,7 @@ def _reads(run: JobRun, page: list[Member]) -> dict[str, Get[Any, Any]]:
         if template_id:
             parts[f"answer{i}"] = RequestKey(_coupon_key(run, member)).read
             parts[f"claimed{i}"] = coupons.claimed(member.member_id, template_id)
-        if notice:
+        if notice and member.openid:
             key = notify.notice_key(member.openid, notice, run.day, NAME)
             parts.update({f"{name}{i}": get for name, get in notify.state(member.openid, notice, key).items()})
     return parts
@@ -139,8 +139,12 @@ def _decide(run: JobRun, page: list[Member], read: dict[str, Any]) -> list[_Gift
 
 
 def _decide_notice(run: JobRun, gift: _Gift, notice: str, state: dict[str, Any]) -> None:
-    """The gift's notice outcome, and its reservation when it may go out (a cap of 0: capped, unread)."""
+    """The gift's notice outcome, and its reservation when it may go out (a cap of 0: capped, unread;
+    a member without an openid, imported and not yet on WeChat: no grant, unread)."""
     cap = run.program.notifications.weekly_cap
+    if not gift.member.openid:
+        gift.outcome = notify.NO_GRANT
+        return
     gift.outcome = notify.refusal(state, run.day, cap) if cap > 0 else notify.CAPPED
     if gift.outcome is None:
         gift.outcome = notify.SENT

@@ -168,7 +168,7 @@ def admin_view(uow: UnitOfWork, member: Member, program: Program) -> dict[str, A
     view = member_view(member, program, now)
     grants = dict(every(uow, lambda cursor: messaging.grants(member.openid, cursor))) if member.openid else {}
     rfm = rfm_at(member.order_days, program.rfm, clock.business_date(now))
-    view.update({"openid": member.openid, "phone": member.phone, "subscriptions": grants, "rfm": rfm.view()})
+    view.update({"openid": member.openid or None, "phone": member.phone, "subscriptions": grants, "rfm": rfm.view()})
     return view
 
 

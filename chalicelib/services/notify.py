@@ -72,8 +72,11 @@ def send_notice(uow: UnitOfWork, wechat: WeChatGateway, member_id: str, openid: 
                 values: dict[str, Any], *, job: str, business_date: date, now: datetime, weekly_cap: int,
                 page: str | None = None) -> str:
     """Send one subscribe message if the member holds a grant, was not sent this one today and the
-    budget allows it; answer `sent`, `no_grant`, `duplicate`, `capped` (nothing read: a cap of 0)
-    or `failed` (nothing sent, nothing spent)."""
+    budget allows it; answer `sent`, `no_grant` (nothing read for a member without an openid: one
+    imported and not yet on WeChat), `duplicate`, `capped` (nothing read: a cap of 0) or `failed`
+    (nothing sent, nothing spent)."""
+    if not openid:
+        return NO_GRANT
     if weekly_cap <= 0:
         return CAPPED
     data = render(values)
@@ -102,7 +105,10 @@ def send_notice(uow: UnitOfWork, wechat: WeChatGateway, member_id: str, openid: 
 
 def dry_outcome(uow: UnitOfWork, openid: str, template_id: str, *, job: str, business_date: date,
                 weekly_cap: int) -> str:
-    """What `send_notice` would answer if WeChat took the message (one read; none for a cap of 0)."""
+    """What `send_notice` would answer if WeChat took the message (one read; none for a cap of 0 or a
+    member without an openid)."""
+    if not openid:
+        return NO_GRANT
     if weekly_cap <= 0:
         return CAPPED
     read = uow.read(**state(openid, template_id, notice_key(openid, template_id, business_date, job)))

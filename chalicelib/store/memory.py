@@ -123,7 +123,10 @@ class InMemoryUnitOfWork:
 
 
 def _normal(key: tuple[Any, ...]) -> tuple[Any, ...]:
-    """A key without its absent range part."""
+    """A key without its absent range part; ValueError for an empty string, which DynamoDB refuses
+    as a key value."""
+    if "" in key:
+        raise ValueError("a key attribute cannot be an empty string")
     return tuple(k for k in key if k is not None)
 
 
@@ -132,7 +135,7 @@ def _write_key(part: Write) -> tuple[type[Model], tuple[Any, ...]]:
         model = type(part.record)
         hash_name, range_name = parts.key_names(model)
         key = (getattr(part.record, hash_name),) + ((getattr(part.record, range_name),) if range_name else ())
-        return model, key
+        return model, _normal(key)
     return part.model, _normal(part.key)
 
 

@@ -1,12 +1,12 @@
-"""The shape the developers' guide asks of the Lambda code: no module of `chalicelib/` (or `app.py`)
-over 400 lines, no function over 50."""
+"""The shape the developers' guide asks of the Lambda code and the admin CLI: no module of
+`chalicelib/`, `admin/` (or `app.py`) over 400 lines, no function over 50."""
 from __future__ import annotations
 
 import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-SOURCES = [ROOT / "app.py", *sorted((ROOT / "chalicelib").rglob("*.py"))]
+SOURCES = [ROOT / "app.py", *sorted((ROOT / "chalicelib").rglob("*.py")), *sorted((ROOT / "admin").rglob("*.py"))]
 MAX_MODULE_LINES = 400
 MAX_FUNCTION_LINES = 50
 
