@@ -51,5 +51,5 @@ def arrival(row: ImportRow, member_id: str, referral_code: str, program: Program
                                    balance_after=points.balance, reason=IMPORT, created_at=now, ref=str(year)))
         flows.merge(points_flow(today, row.points[year], IMPORT))
     settled, placed = place_member(member, replace(member, points=points, seq=len(entries)), program, today)
-    tally = Tally(flows.days, lot_changes(Points(), points, {})).merge(placed)
+    tally = Tally(flows.days, lot_changes(Points(), points, {}, program.keep_years)).merge(placed)
     return Arrival(settled, entries, tally.count(today, new_members=1, members=1), now)

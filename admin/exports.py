@@ -65,16 +65,19 @@ def export_ledger(client: Any, out: TextIO, progress: Progress) -> int:
 
 
 def export_liability(uow: UnitOfWork, out: TextIO, now: datetime, progress: Progress) -> dict[str, int]:
-    """Write the points outstanding by earning year and their total; return the total's figures."""
+    """Write the points outstanding (held at checkout included) by earning year and their total; return
+    the total's figures."""
     program = _program(uow)
     points: Counter[int] = Counter()
     pending: Counter[int] = Counter()
     holders: Counter[int] = Counter()
     for member in _holding_points(uow):
         live = points_at(member.points, now, program.keep_years)
-        lots = {year: amount for year, amount in live.lots.items() if amount > 0}
+        lots = Counter({year: amount for year, amount in live.lots.items() if amount > 0})
+        for hold in live.holds:  # held at checkout: still the member's until spent (§7)
+            lots.update(hold.lots)
         points.update(lots)
-        matured_later = by_earning_year(Points(debt=live.debt, pending=live.pending))
+        matured_later = by_earning_year(Points(debt=live.debt, pending=live.pending), program.keep_years)
         pending.update(matured_later)
         holders.update(set(lots) | set(matured_later))
         progress.advance()
