@@ -12,7 +12,7 @@ function lines(daily, series, extra = {}) {
     grid: GRID,
     xAxis: { type: 'category', data: daily.map((day) => day.date.slice(5)) },
     yAxis: { type: 'value', minInterval: 1 },
-    series: series.map(([name, value]) => ({ name, type: 'line', smooth: true, showSymbol: false, data: daily.map(value) })),
+    series: series.map(([name, value]) => ({ name, type: 'line', showSymbol: false, data: daily.map(value) })),
     ...extra,
   }
 }
@@ -33,7 +33,7 @@ export function ordersChart(daily) {
     yAxis: [{ type: 'value', name: '订单', minInterval: 1 }, { type: 'value', name: '元' }],
     series: [
       { name: '订单数', type: 'bar', data: daily.map((d) => d.orders) },
-      { name: '销售额（元）', type: 'line', yAxisIndex: 1, smooth: true, showSymbol: false, data: daily.map((d) => d.revenue_fen / 100) },
+      { name: '销售额（元）', type: 'line', yAxisIndex: 1, showSymbol: false, data: daily.map((d) => d.revenue_fen / 100) },
     ],
   }
 }
@@ -74,7 +74,7 @@ export function pointsFlowChart(points) {
   return {
     tooltip: { trigger: 'axis' },
     grid: GRID,
-    xAxis: { type: 'category', data: flows.map(([name]) => name) },
+    xAxis: { type: 'category', data: flows.map(([name]) => name), axisLabel: { interval: 0 } },
     yAxis: { type: 'value', minInterval: 1 },
     series: [{
       type: 'bar', barMaxWidth: 48, label: { show: true, position: 'top' },

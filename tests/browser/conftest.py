@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import secrets
+import shutil
 import signal
 import time
 from collections.abc import Iterator
@@ -38,6 +39,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[StoreApi, 
     (started while Chromium starts) with the data made."""
     if not (REPO_ROOT / "console" / "dist" / "index.html").is_file():
         pytest.fail("the console is not built: `make test` builds it (or `make console`)")
+    shutil.rmtree(SCREENSHOTS, ignore_errors=True)
     servers = LiveServers(tmp_path_factory.mktemp("console"))
     with ThreadPoolExecutor(1) as pool:
         browser = pool.submit(start_chromium)
