@@ -29,13 +29,6 @@ export function instant(iso) {
   return iso ? iso.slice(0, 16).replace('T', ' ') : '—'
 }
 
-/** A date `days` after the ISO date `iso` (negative: before), as YYYY-MM-DD. */
-export function shiftDate(iso, days) {
-  const day = new Date(`${iso}T00:00:00Z`)
-  day.setUTCDate(day.getUTCDate() + days)
-  return day.toISOString().slice(0, 10)
-}
-
 export const SEGMENTS = {
   important_value: '重要价值客户',
   important_develop: '重要发展客户',
