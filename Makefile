@@ -17,7 +17,7 @@ $(STAMP): requirements.txt requirements-dev.txt
 	@touch $(STAMP)
 
 $(CONSOLE_MODULES): console/package-lock.json
-	cd console && npm ci --no-audit --no-fund --loglevel=error
+	cd console && npm ci --prefer-offline --no-audit --no-fund --loglevel=error
 	@touch $@
 
 $(CONSOLE_BUILD): $(CONSOLE_MODULES) $(CONSOLE_SOURCES)
