@@ -32,7 +32,7 @@ class _Handler(SimpleHTTPRequestHandler):
 
     config: bytes = b"{}"
 
-    def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+    def do_GET(self) -> None:
         """Answer `/config.json` from memory, anything else from the build directory."""
         if self.path.split("?")[0] == "/config.json":
             self.send_response(200)
@@ -52,7 +52,7 @@ class _Handler(SimpleHTTPRequestHandler):
             self.send_header("Cache-Control", "no-cache")
         super().end_headers()
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 (the base class's name)
+    def log_message(self, format: str, *args: Any) -> None:
         """Stay quiet: the API's own log is what `make run` shows."""
 
 

@@ -35,7 +35,8 @@ export async function call(method, path, { body, query, key = adminKey() } = {})
   for (const [name, value] of Object.entries(query ?? {})) {
     if (value !== null && value !== undefined && value !== '') params.set(name, value)
   }
-  const url = apiBase + path + (params.size ? `?${params}` : '')
+  const search = params.toString()
+  const url = apiBase + path + (search ? `?${search}` : '')
   const headers = { 'X-Admin-Key': key ?? '' }
   if (body !== undefined) headers['Content-Type'] = 'application/json'
   let response
