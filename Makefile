@@ -3,20 +3,46 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+# The merchant console (console/): its sources, its installed modules and its build.
+CONSOLE_SOURCES := console/index.html console/vite.config.js console/package.json $(shell find console/src -type f)
+CONSOLE_MODULES := console/node_modules/.package-lock.json
+CONSOLE_BUILD := console/dist/index.html
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test bench package admin clean
+.PHONY: run test bench package admin clean console browsers
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	@touch $(STAMP)
 
-## Serve the API on 127.0.0.1:$${PORT:-8000} with an embedded DynamoDB and fake WeChat.
+$(CONSOLE_MODULES): console/package-lock.json
+	cd console && npm ci --prefer-offline --no-audit --no-fund --loglevel=error
+	@touch $@
+
+$(CONSOLE_BUILD): $(CONSOLE_MODULES) $(CONSOLE_SOURCES)
+	cd console && npm run --silent build -- --logLevel warn
+	@touch $@
+
+## Build the merchant console into console/dist when its sources changed (needs Node.js 20.19+ and npm).
+console: $(CONSOLE_BUILD)
+
+## Chromium and its driver for the browser tests (Debian packages, with a Chinese font), when missing.
+browsers:
+	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || { \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq \
+	    chromium chromium-driver fonts-wqy-microhei; }
+
+## Serve the API on 127.0.0.1:$${PORT:-8000} and the console beside it (on PORT+1), with an embedded
+## DynamoDB and fake WeChat; without npm (or if the build fails) the API alone.
 run: $(STAMP)
+	@if command -v npm >/dev/null 2>&1; then $(MAKE) --no-print-directory console || \
+	  echo "console: the build failed, serving the API only"; else \
+	  echo "console: npm not found, serving the API only (install Node.js 20.19+ and npm to get the console)"; fi
 	$(PY) -m devstack
 
-## Lint, type-check, then run the whole suite (unit, integration, API, infra lint).
-test: $(STAMP)
+## Lint, type-check, build the console, then run the whole suite (unit, integration, API, infra lint, browser).
+test: $(STAMP) browsers console
 	$(PY) -m ruff check --quiet app.py chalicelib admin devstack infra bench tests
 	$(PY) -m mypy
 	$(PY) -m pytest -q -p no:cacheprovider tests
@@ -34,4 +60,4 @@ package: $(STAMP)
 	$(PY) -m infra.package build/package
 
 clean:
-	rm -rf $(VENV) build .pytest_cache
+	rm -rf $(VENV) build .pytest_cache console/node_modules console/dist test-output

@@ -6,9 +6,11 @@
    are fakes for the `local` stage only: no other stage has defaults for secrets.
 2. Unless `DYNAMODB_ENDPOINT_URL` is set, start an embedded DynamoDB (with fake AWS credentials);
    unless `WECHAT_API_BASE_URL` is set, start the fake WeChat. Their URLs go into the environment.
-3. Create the missing tables and seed the default program, once the environment is final (the
+3. Serve the built merchant console on `CONSOLE_PORT` (default `PORT + 1`, see `devstack.console`)
+   and allow its origin in the default `CORS_ORIGINS`.
+4. Create the missing tables and seed the default program, once the environment is final (the
    store models read it when first imported).
-4. Run `chalice local --stage local` as a child process with that environment until SIGINT or
+5. Run `chalice local --stage local` as a child process with that environment until SIGINT or
    SIGTERM (then stop everything and exit 0) or until it exits by itself (then exit with its code).
 """
 from __future__ import annotations
@@ -23,6 +25,8 @@ from collections.abc import MutableMapping
 from pathlib import Path
 from types import FrameType
 from typing import Protocol
+
+from devstack.console import NOT_BUILT, LocalConsole
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 HOST = "127.0.0.1"
@@ -116,7 +120,23 @@ def _exit_code(returncode: int) -> int:
     return 128 - returncode if returncode < 0 else returncode
 
 
-def _banner(env: MutableMapping[str, str], embedded_store: bool, embedded_wechat: bool) -> str:
+def start_console(env: MutableMapping[str, str], port: int) -> tuple[LocalConsole | None, str]:
+    """Serve the built console (if any) and set the default `CORS_ORIGINS` to the API's and the
+    console's origins; the console and its banner line. Raises OSError when an explicit
+    `CONSOLE_PORT` is taken, ValueError when it is not a port number."""
+    console = LocalConsole(f"http://{HOST}:{port}")
+    origins = [f"http://{HOST}:{port}", f"http://localhost:{port}"]
+    line = NOT_BUILT
+    if console.built:
+        wanted = env.get("CONSOLE_PORT", "").strip()
+        origin = console.start(int(wanted) if wanted else port + 1, any_port_if_taken=not wanted)
+        origins += [origin, f"http://localhost:{console.port}"]
+        line = f"{origin}/"
+    fill_defaults(env, {"CORS_ORIGINS": ",".join(origins)})
+    return (console if console.built else None), line
+
+
+def _banner(env: MutableMapping[str, str], embedded_store: bool, embedded_wechat: bool, console: str) -> str:
     admin_key = env["ADMIN_API_KEYS"].split(",")[0].strip()
     store = "embedded moto" if embedded_store else "external"
     wechat = "embedded fake" if embedded_wechat else "external"
@@ -126,6 +146,7 @@ def _banner(env: MutableMapping[str, str], embedded_store: bool, embedded_wechat
             f"  API            http://{HOST}:{env['PORT']}/v1  (stage {env['STAGE']})",
             f"  DynamoDB       {env['DYNAMODB_ENDPOINT_URL']}  ({store}, tables {env['TABLE_PREFIX']}*)",
             f"  WeChat API     {env['WECHAT_API_BASE_URL']}  ({wechat})",
+            f"  console        {console}",
             f"  admin key      X-Admin-Key: {admin_key}",
             "  stop           Ctrl-C",
             "",
@@ -143,10 +164,16 @@ def main() -> int:
     try:
         fill_defaults(env, LOCAL_DEFAULTS)
         port = int(env["PORT"])
-        fill_defaults(env, {"CORS_ORIGINS": f"http://{HOST}:{port},http://localhost:{port}"})
         if not port_is_free(port):
             print(f"port {port} on {HOST} is in use; set PORT to another one", file=sys.stderr)
             return 1
+        try:
+            console, console_line = start_console(env, port)
+        except (OSError, ValueError) as error:
+            print(f"CONSOLE_PORT: {error}; set CONSOLE_PORT to a free port", file=sys.stderr)
+            return 1
+        if console is not None:
+            servers.append(console)
         # moto and the fake are imported only when embedded: moto is slow to import.
         embedded_store = not env.get("DYNAMODB_ENDPOINT_URL", "").strip()
         if embedded_store:
@@ -174,7 +201,7 @@ def main() -> int:
         while child.poll() is None and not _accepts_connections(port):
             time.sleep(0.1)
         if child.poll() is None:
-            print(_banner(env, embedded_store, embedded_wechat), flush=True)
+            print(_banner(env, embedded_store, embedded_wechat, console_line), flush=True)
         return _exit_code(child.wait())
     except _Stopped:
         return 0

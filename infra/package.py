@@ -45,10 +45,11 @@ def main(argv: list[str] | None = None) -> None:
     os.environ.update(environment)
     # Chalice builds an AWS client and needs a region for it; the template uses ${AWS::Region}.
     os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+    from infra.console import with_console
     from infra.resources import build_merge_template
 
     try:
-        fragment = build_merge_template(args.stage)
+        fragment = with_console(build_merge_template(args.stage))
     except ValueError as error:
         parser.error(str(error))
     with tempfile.TemporaryDirectory() as tmp:

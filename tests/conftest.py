@@ -7,11 +7,8 @@ the default program. Tests share the tables: each one uses its own WeChat users 
 """
 from __future__ import annotations
 
-import contextlib
 import os
 import secrets
-import signal
-import subprocess
 import sys
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -19,7 +16,7 @@ from pathlib import Path
 
 import pytest
 from chalice.test import Client
-from servers import ADMIN_KEY, REPO_ROOT, TEST_ENV, free_port, stop_process_group, wait_for_health
+from servers import ADMIN_KEY, REPO_ROOT, TEST_ENV, LiveServers
 
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
@@ -87,44 +84,6 @@ def client() -> Iterator[Client]:
 
     with Client(app, stage_name="local", project_dir=str(REPO_ROOT)) as test_client:
         yield test_client
-
-
-class LiveServers:
-    """`python -m devstack` server processes on free ports, sharing the session's store, tables and
-    fake WeChat, like several Lambda instances behind one API; `processes[base_url]` lets a test
-    crash one. `stop()` kills them all."""
-
-    def __init__(self, log_dir: Path) -> None:
-        self.log_dir = log_dir
-        self.processes: dict[str, subprocess.Popen[bytes]] = {}
-
-    def __call__(self, **env_overrides: str) -> str:
-        """Start one more server (with these environment overrides); return its base URL."""
-        port = free_port()
-        env = {**os.environ, **env_overrides, "PORT": str(port)}
-        log = self.log_dir / f"live-server-{port}.log"
-        with log.open("wb") as out:
-            process = subprocess.Popen(
-                [sys.executable, "-m", "devstack"],
-                cwd=REPO_ROOT,
-                env=env,
-                stdin=subprocess.DEVNULL,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        base_url = f"http://127.0.0.1:{port}"
-        self.processes[base_url] = process
-        wait_for_health(base_url, process, log)
-        return base_url
-
-    def stop(self) -> None:
-        """Terminate every server started, then make sure their process groups are gone."""
-        for process in self.processes.values():
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGTERM)
-        for process in self.processes.values():
-            stop_process_group(process)
 
 
 @pytest.fixture

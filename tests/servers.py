@@ -8,6 +8,7 @@ import secrets
 import signal
 import socket
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -65,3 +66,41 @@ def stop_process_group(process: subprocess.Popen[bytes], sig: int = signal.SIGTE
     with contextlib.suppress(ProcessLookupError):
         os.killpg(process.pid, signal.SIGKILL)
     process.wait()
+
+
+class LiveServers:
+    """`python -m devstack` server processes on free ports, sharing the session's store, tables and
+    fake WeChat, like several Lambda instances behind one API; `processes[base_url]` lets a test
+    crash one. `stop()` kills them all."""
+
+    def __init__(self, log_dir: Path) -> None:
+        self.log_dir = log_dir
+        self.processes: dict[str, subprocess.Popen[bytes]] = {}
+
+    def __call__(self, **env_overrides: str) -> str:
+        """Start one more server (with these environment overrides); return its base URL."""
+        port = free_port()
+        env = {**os.environ, **env_overrides, "PORT": str(port)}
+        log = self.log_dir / f"live-server-{port}.log"
+        with log.open("wb") as out:
+            process = subprocess.Popen(
+                [sys.executable, "-m", "devstack"],
+                cwd=REPO_ROOT,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        base_url = f"http://127.0.0.1:{port}"
+        self.processes[base_url] = process
+        wait_for_health(base_url, process, log)
+        return base_url
+
+    def stop(self) -> None:
+        """Terminate every server started, then make sure their process groups are gone."""
+        for process in self.processes.values():
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGTERM)
+        for process in self.processes.values():
+            stop_process_group(process)

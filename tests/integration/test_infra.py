@@ -468,3 +468,23 @@ def _python312() -> str:
         if subprocess.run([candidate, "--version"], capture_output=True).returncode == 0:
             return candidate
     pytest.skip("no python3.12 interpreter to import the package with")
+
+
+def test_the_console_is_a_private_bucket_behind_https_cloudfront_and_the_apis_cors_origin(
+    template: Template,
+) -> None:
+    """The console's hosting (infra/console.py) is in the package: only its distribution reads its
+    bucket, viewers get HTTPS, and the API function allows the distribution's origin."""
+    [(bucket_id, bucket)] = _resources(template, "AWS::S3::Bucket").items()
+    assert set(bucket["Properties"]["PublicAccessBlockConfiguration"].values()) == {True}
+    [(distribution_id, distribution)] = _resources(template, "AWS::CloudFront::Distribution").items()
+    config = distribution["Properties"]["DistributionConfig"]
+    assert config["DefaultCacheBehavior"]["ViewerProtocolPolicy"] == "redirect-to-https"
+    assert config["Origins"][0]["DomainName"] == {"Fn::GetAtt": [bucket_id, "RegionalDomainName"]}
+    [policy] = _resources(template, "AWS::S3::BucketPolicy").values()
+    [statement] = policy["Properties"]["PolicyDocument"]["Statement"]
+    assert statement["Principal"] == {"Service": "cloudfront.amazonaws.com"} and statement["Action"] == "s3:GetObject"
+    assert f"distribution/${{{distribution_id}}}" in statement["Condition"]["StringEquals"]["AWS:SourceArn"]["Fn::Sub"]
+    api = _function(template, "app.app")["Properties"]["Environment"]["Variables"]
+    assert api["CORS_ORIGINS"] == {"Fn::Sub": f"https://${{{distribution_id}.DomainName}}"}
+    assert "ConsoleURL" in template["Outputs"] and "ConsoleBucketName" in template["Outputs"]

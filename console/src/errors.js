@@ -1,0 +1,46 @@
+// Showing what went wrong: a toast for a refusal, and a form's VALIDATION_ERROR at the field it names.
+import { inject, provide, ref } from 'vue'
+import { ElMessage } from 'element-plus'
+import { ApiError } from './api.js'
+
+const FIELD_ERRORS = Symbol('field-errors')
+
+/** A toast with the API's Chinese message (or the error's own). */
+export function showError(error) {
+  ElMessage.error({ message: error.message, grouping: true })
+}
+
+/** A form's field errors, provided to the FormField components inside it. */
+export function provideFieldErrors() {
+  const error = ref(null)
+  const errors = {
+    error,
+    /** The message when the error names `path` (or, unless `exact`, a field inside it), else ''. */
+    at(path, exact = false) {
+      const field = error.value?.field
+      if (field === null || field === undefined) return ''
+      const inside = !exact && (field.startsWith(`${path}.`) || field.startsWith(`${path}[`))
+      return field === path || inside ? error.value.message : ''
+    },
+    /** Keeps a VALIDATION_ERROR for its field (true), or toasts any other error (false). */
+    take(caught) {
+      if (caught instanceof ApiError && caught.code === 'VALIDATION_ERROR') {
+        error.value = { field: caught.field, message: caught.message }
+        return true
+      }
+      error.value = null
+      showError(caught)
+      return false
+    },
+    clear() {
+      error.value = null
+    },
+  }
+  provide(FIELD_ERRORS, errors)
+  return errors
+}
+
+/** The field errors of the enclosing form. */
+export function injectFieldErrors() {
+  return inject(FIELD_ERRORS)
+}

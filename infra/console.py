@@ -1,0 +1,142 @@
+"""The merchant console's hosting, merged into the stage's template beside the API.
+
+- `ConsoleBucket`: a private S3 bucket (all public access blocked, owner-enforced, encrypted) that
+  holds the built console (`console/dist`) and its `config.json`;
+- `ConsoleDistribution`: a CloudFront distribution serving the bucket over HTTPS only (HTTP is
+  redirected), compressed, with AWS's managed caching and security-header policies; it reads the
+  bucket through an origin access control (`ConsoleOriginAccessControl`), and the bucket policy lets
+  only this distribution read it;
+- the API function's `CORS_ORIGINS` set to the distribution's origin, so the console (a client of
+  the merchant API like any other, on another origin) may call it;
+- outputs `ConsoleURL` and `ConsoleBucketName`.
+
+The files are uploaded after the stack is deployed (README, "Deployment"): `console/dist` as built by
+`make console`, then `config.json` = `{"api_base": "<the stack's EndpointURL without the slash>"}`,
+which the console reads at start to find the API. Hashed assets are cached by CloudFront for good;
+`index.html` and `config.json` are uploaded with `Cache-Control: no-cache`.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+Template = dict[str, Any]
+
+BUCKET = "ConsoleBucket"
+BUCKET_POLICY = "ConsoleBucketPolicy"
+ORIGIN_ACCESS = "ConsoleOriginAccessControl"
+DISTRIBUTION = "ConsoleDistribution"
+# The API function of `chalice package` (app.py's routes), and the variable chalicelib/config.py reads.
+API_FUNCTION = "APIHandler"
+ORIGIN_ID = "console-bucket"
+# AWS's managed CloudFront policies: "CachingOptimized" and "SecurityHeadersPolicy".
+CACHING_OPTIMIZED = "658327ea-f89d-4fab-a63d-7e88639e58f6"
+SECURITY_HEADERS = "67f7725c-6f97-4210-82d7-5512b31e9d03"
+CONSOLE_ORIGIN = {"Fn::Sub": f"https://${{{DISTRIBUTION}.DomainName}}"}
+
+
+def with_console(fragment: Template) -> Template:
+    """`fragment` (a merge template for `chalice package`) with the console's hosting added."""
+    return _merge(fragment, {
+        "Resources": {
+            BUCKET: _bucket(),
+            BUCKET_POLICY: _bucket_policy(),
+            ORIGIN_ACCESS: _origin_access(),
+            DISTRIBUTION: _distribution(),
+            API_FUNCTION: {"Properties": {"Environment": {"Variables": {"CORS_ORIGINS": CONSOLE_ORIGIN}}}},
+        },
+        "Outputs": {
+            "ConsoleURL": {"Description": "The merchant console", "Value": {"Fn::Sub": f"https://${{{DISTRIBUTION}.DomainName}}/"}},
+            "ConsoleBucketName": {"Description": "Upload console/dist and config.json here", "Value": {"Ref": BUCKET}},
+        },
+    })
+
+
+def _merge(base: Template, extra: Template) -> Template:
+    """`base` with `extra` merged in, dicts key by key (as chalice merges a template)."""
+    merged = dict(base)
+    for key, value in extra.items():
+        both_dicts = isinstance(value, dict) and isinstance(merged.get(key), dict)
+        merged[key] = _merge(merged[key], value) if both_dicts else value
+    return merged
+
+
+def _bucket() -> Template:
+    """The private bucket of the built files; they are rebuilt from the repo, but the bucket is kept
+    with the stack's other stores when the stack goes."""
+    return {
+        "Type": "AWS::S3::Bucket",
+        "DeletionPolicy": "Retain",
+        "UpdateReplacePolicy": "Retain",
+        "Properties": {
+            "PublicAccessBlockConfiguration": {
+                "BlockPublicAcls": True, "BlockPublicPolicy": True,
+                "IgnorePublicAcls": True, "RestrictPublicBuckets": True,
+            },
+            "OwnershipControls": {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]},
+            "BucketEncryption": {"ServerSideEncryptionConfiguration": [
+                {"ServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}},
+            ]},
+        },
+    }
+
+
+def _bucket_policy() -> Template:
+    """Only this distribution (signing through its origin access control) reads the bucket."""
+    distribution_arn = {
+        "Fn::Sub": f"arn:${{AWS::Partition}}:cloudfront::${{AWS::AccountId}}:distribution/${{{DISTRIBUTION}}}",
+    }
+    return {
+        "Type": "AWS::S3::BucketPolicy",
+        "Properties": {
+            "Bucket": {"Ref": BUCKET},
+            "PolicyDocument": {"Version": "2012-10-17", "Statement": [{
+                "Sid": "ConsoleDistributionReads",
+                "Effect": "Allow",
+                "Principal": {"Service": "cloudfront.amazonaws.com"},
+                "Action": "s3:GetObject",
+                "Resource": {"Fn::Sub": f"${{{BUCKET}.Arn}}/*"},
+                "Condition": {"StringEquals": {"AWS:SourceArn": distribution_arn}},
+            }]},
+        },
+    }
+
+
+def _origin_access() -> Template:
+    """CloudFront signs its requests to the bucket (SigV4)."""
+    return {
+        "Type": "AWS::CloudFront::OriginAccessControl",
+        "Properties": {"OriginAccessControlConfig": {
+            "Name": {"Fn::Sub": "${AWS::StackName}-console"},
+            "OriginAccessControlOriginType": "s3",
+            "SigningBehavior": "always",
+            "SigningProtocol": "sigv4",
+        }},
+    }
+
+
+def _distribution() -> Template:
+    """HTTPS only, index.html at the root (the console routes by the URL's hash: no rewrites)."""
+    return {
+        "Type": "AWS::CloudFront::Distribution",
+        "Properties": {"DistributionConfig": {
+            "Enabled": True,
+            "Comment": {"Fn::Sub": "${AWS::StackName} merchant console"},
+            "DefaultRootObject": "index.html",
+            "HttpVersion": "http2and3",
+            "Origins": [{
+                "Id": ORIGIN_ID,
+                "DomainName": {"Fn::GetAtt": [BUCKET, "RegionalDomainName"]},
+                "OriginAccessControlId": {"Fn::GetAtt": [ORIGIN_ACCESS, "Id"]},
+                "S3OriginConfig": {"OriginAccessIdentity": ""},
+            }],
+            "DefaultCacheBehavior": {
+                "TargetOriginId": ORIGIN_ID,
+                "ViewerProtocolPolicy": "redirect-to-https",
+                "AllowedMethods": ["GET", "HEAD"],
+                "CachedMethods": ["GET", "HEAD"],
+                "Compress": True,
+                "CachePolicyId": CACHING_OPTIMIZED,
+                "ResponseHeadersPolicyId": SECURITY_HEADERS,
+            },
+        }},
+    }
