@@ -41,3 +41,9 @@ def template(package_dir: Path) -> dict[str, Any]:
     """The SAM template chalice wrote, with infra's fragment merged in."""
     loaded: dict[str, Any] = json.loads((package_dir / "sam.json").read_text())
     return loaded
+
+
+@pytest.fixture(scope="session")
+def canaries() -> dict[str, str]:
+    """The secret values planted in the packaging environment."""
+    return CANARIES
