@@ -30,7 +30,8 @@ time of the app.
    days with 100 members made through the routes and with 20,000 (the others' figures loaded
    straight into the store): round trips and time (bench/analytics.py).
 6. Times `python -X importtime -c "import app"` in fresh subprocesses
-   (median of 5).
+   (median of 5); then `package` (bench/package.py): the deployment zip's size, and the cold
+   start of its unpacked copy under `python3.12 -I -S` (import, then the secrets read).
 7. Writes `bench/results.json` and prints the Markdown tables for the README.
 
 A missed target is reported, never an error: the exit code is non-zero only when the bench
@@ -61,7 +62,8 @@ from bench.automations import measure_automations  # noqa: E402
 from bench.first_touch import measure_first_touch  # noqa: E402
 from bench.imports import measure_import  # noqa: E402
 from bench.jobs import measure_member_day  # noqa: E402
-from bench.report import build_results, print_report, write_results  # noqa: E402
+from bench.package import measure_package  # noqa: E402
+from bench.report import build_results, print_report, record_section, write_results  # noqa: E402
 from bench.reset import RESET_MEMBERS, measure_reset  # noqa: E402
 from bench.rfm import RFM_MEMBERS, measure_rfm  # noqa: E402
 from bench.routes import run_routes  # noqa: E402
@@ -69,6 +71,7 @@ from bench.stack import Bench, in_process_app  # noqa: E402
 from bench.wechat import measure_wechat  # noqa: E402
 
 SECTIONS: dict[str, Callable[[Bench, argparse.Namespace], dict[str, Any]]] = {
+    "package": lambda bench, args: measure_package(),
     "reset": lambda bench, args: measure_reset(bench, args.reset_members),
     "rfm": lambda bench, args: measure_rfm(bench, args.rfm_members),
     "summary": lambda bench, args: measure_summary(bench),
@@ -85,7 +88,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help=f"members for the rfm-segments bench (default {RFM_MEMBERS:,})")
     parser.add_argument("--skip-rfm", action="store_true", help="leave the rfm-segments job out")
     parser.add_argument("--section", choices=sorted(SECTIONS),
-                        help="run only this job section on a fresh stack and print its results as JSON")
+                        help="run only this section on a fresh stack, record it in results.json (the other "
+                             "entries kept) and print its results as JSON")
     args = parser.parse_args(argv)
     if args.reset_members < 1:
         parser.error("--reset-members must be at least 1")
@@ -100,6 +104,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.section:
         with in_process_app() as bench:
             measured = SECTIONS[args.section](bench, args)
+        record_section(args.section, measured)
         print(json.dumps(measured))
         return 0
     with in_process_app() as bench:
@@ -108,11 +113,12 @@ def main(argv: list[str] | None = None) -> int:
         measured_wechat = measure_wechat(bench)
         member_day = measure_member_day(bench)
         first_touch = measure_first_touch()
+    package = run_section("package", args)
     reset = None if args.skip_reset else run_section("reset", args)
     rfm = None if args.skip_rfm else run_section("rfm", args)
     summary = None if args.skip_reset else run_section("summary", args)
     results = build_results(bench.results, measured_wechat, measure_import(), reset, first_touch, summary, rfm,
-                            member_day, automations)
+                            member_day, automations, package)
     write_results(results)
     print_report(results)
     return 0

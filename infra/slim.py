@@ -6,8 +6,10 @@
   pycryptodome's self-tests, dateutil's zoneinfo tarball (the app's zones come from Python's
   `zoneinfo`), botocore's own CA bundle (botocore uses certifi's, which requests needs anyway),
   charset_normalizer's compiled speedups (its pure-Python modules remain; requests consults it
-  only for an answer without a charset), and botocore's data for every service but `BOTOCORE_SERVICES` (their latest API
-  version, without the examples that only feed documentation);
+  only for an answer without a charset), and botocore's data for every service but
+  `BOTOCORE_SERVICES` (their latest API version, without the examples that only feed
+  documentation), in its own folders and in the endpoints every client parses when it is made
+  (`endpoints.json`: 1.25 MB for 445 services);
 - it strips the symbol tables of the compiled extensions (`strip --strip-unneeded` keeps the
   dynamic symbols Python loads them by): pycryptodome's come with theirs, 1.6 MB of the zip;
 - it compiles with python3.12 (`/var/task` is read-only: a module without usable bytecode would be
@@ -20,6 +22,7 @@
 from __future__ import annotations
 
 import glob
+import json
 import shutil
 import subprocess
 import tempfile
@@ -72,6 +75,11 @@ def prune(tree: Path) -> None:
             for name in DOCUMENTATION_ONLY:
                 for path in entry.glob(f"*/{name}"):
                     path.unlink()
+    endpoints = json.loads((data / "endpoints.json").read_text())
+    for partition in endpoints["partitions"]:
+        partition["services"] = {name: service for name, service in partition["services"].items()
+                                 if name in BOTOCORE_SERVICES}
+    (data / "endpoints.json").write_text(json.dumps(endpoints, separators=(",", ":")))
 
 
 def strip_extensions(tree: Path) -> None:
