@@ -11,10 +11,10 @@ from test_request_logs import Lines, lines  # noqa: F401  (the fixture)
 from chalicelib import metrics
 
 
-def _metrics(lines: Lines) -> list[dict[str, Any]]:
+def _metrics(captured: Lines) -> list[dict[str, Any]]:
     """The EMF records among the lines, each checked to declare what it carries."""
     found = []
-    for entry in lines.entries():
+    for entry in captured.entries():
         if "_aws" not in entry:
             continue
         [declared] = entry["_aws"]["CloudWatchMetrics"]
