@@ -3,6 +3,8 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+CHECKOV_VENV := $(VENV)/checkov
+PIP := -m pip --disable-pip-version-check
 # The merchant console (console/): its sources, its installed modules and its build.
 CONSOLE_SOURCES := console/index.html console/vite.config.js console/package.json $(shell find console/src -type f)
 CONSOLE_MODULES := console/node_modules/.package-lock.json
@@ -11,9 +13,13 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: run test bench package admin clean console browsers
 
-$(STAMP): requirements.txt requirements-dev.txt
+# checkov gets a venv of its own (requirements-checkov.txt says why), installed while the project's
+# installs: both mostly wait on the package index.
+$(STAMP): requirements.txt requirements-dev.txt requirements-checkov.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	@test -x $(CHECKOV_VENV)/bin/python || $(PYTHON) -m venv --without-pip $(CHECKOV_VENV)
+	$(PY) $(PIP) --python $(CHECKOV_VENV)/bin/python install --quiet --no-deps -r requirements-checkov.txt & checkov=$$!; \
+	$(PY) $(PIP) install --quiet -r requirements-dev.txt; project=$$?; wait $$checkov && exit $$project
 	@touch $(STAMP)
 
 $(CONSOLE_MODULES): console/package-lock.json
@@ -41,7 +47,8 @@ run: $(STAMP)
 	  echo "console: npm not found, serving the API only (install Node.js 20.19+ and npm to get the console)"; fi
 	$(PY) -m devstack
 
-## Lint, type-check, build the console, then run the whole suite (unit, integration, API, infra lint, browser).
+## Lint, type-check, build the console, then run the whole suite (unit, integration, API, infra lint:
+## cfn-lint and checkov, browser).
 test: $(STAMP) browsers console
 	$(PY) -m ruff check --quiet app.py chalicelib admin devstack infra bench tests
 	$(PY) -m mypy

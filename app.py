@@ -1,6 +1,6 @@
-"""Wiring only: the Chalice app, its blueprints, the middleware that keeps every error in the
-contract's envelope, and the scheduled jobs (EventBridge crons are UTC: 16:00 UTC on 31 December
-is 00:00 on 1 January in Shanghai)."""
+"""Wiring only: the Chalice app, its blueprints, the middleware that puts the request ids on every
+log line and the one that keeps every error in the contract's envelope, and the scheduled jobs
+(EventBridge crons are UTC: 16:00 UTC on 31 December is 00:00 on 1 January in Shanghai)."""
 import json
 import os
 
@@ -32,8 +32,10 @@ from chalicelib.jobs import (
     tier_review,
 )
 from chalicelib.jobs.registry import run_job, run_queued_segment
+from chalicelib.logs import bind_invocation
 
 app = Chalice(app_name="member-loyalty")
+app.register_middleware(bind_invocation, "all")
 app.register_middleware(envelope_middleware, "http")
 app.register_blueprint(members.bp)
 app.register_blueprint(admin.bp)

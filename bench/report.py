@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from datetime import datetime, timezone
 from typing import Any
 
@@ -10,6 +11,7 @@ from bench.automations import automations_markdown
 from bench.cli_import import cli_import_markdown
 from bench.imports import IMPORT_RUNS, IMPORT_TARGET_MS
 from bench.jobs import member_day_markdown
+from bench.package import package_markdown
 from bench.rfm import rfm_markdown
 from bench.routes import NOTES, TARGETS
 from bench.stack import RouteResult
@@ -21,7 +23,8 @@ def build_results(routes: dict[str, RouteResult], measured_wechat: dict[str, Any
                   measured_import: dict[str, Any], reset: dict[str, Any] | None,
                   first_touch: dict[str, Any], summary: dict[str, Any] | None = None,
                   rfm: dict[str, Any] | None = None, member_day: dict[str, Any] | None = None,
-                  automations: dict[str, Any] | None = None, cli_import: dict[str, Any] | None = None
+                  automations: dict[str, Any] | None = None, cli_import: dict[str, Any] | None = None,
+                  package: dict[str, Any] | None = None
                   ) -> dict[str, Any]:
     """Everything measured, with the targets and the time of measurement, as results.json holds it."""
     return {
@@ -35,6 +38,7 @@ def build_results(routes: dict[str, RouteResult], measured_wechat: dict[str, Any
         "reset": reset,
         "summary": summary,
         "cli_import": cli_import,
+        "package": package,
         "targets": {**TARGETS, "import_ms": IMPORT_TARGET_MS},
         "measured_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
@@ -43,6 +47,16 @@ def build_results(routes: dict[str, RouteResult], measured_wechat: dict[str, Any
 def write_results(results: dict[str, Any]) -> None:
     """Write bench/results.json."""
     RESULTS_PATH.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+def record_section(name: str, measured: dict[str, Any]) -> None:
+    """Put one section's figures into results.json, the others kept, and print the README table
+    of a section that has one."""
+    results = json.loads(RESULTS_PATH.read_text(encoding="utf-8")) if RESULTS_PATH.exists() else {}
+    results[name] = measured
+    write_results(results)
+    if name == "package":
+        print(package_markdown(measured), file=sys.stderr)
 
 
 def print_report(results: dict[str, Any]) -> None:
@@ -79,6 +93,8 @@ def markdown(results: dict[str, Any]) -> str:
     verdict = "" if results["import_ms"] < IMPORT_TARGET_MS else " (missed)"
     lines += ["", f"`import app`: {results['import_ms']:g} ms (median of {IMPORT_RUNS} fresh "
                   f"`python -X importtime` runs; target < {IMPORT_TARGET_MS} ms{verdict})."]
+    if results.get("package"):
+        lines += ["", package_markdown(results["package"])]
     lines += ["", first_touch_markdown(results["first_touch"]), "", wechat_markdown(results["wechat"])]
     if results.get("member_day"):
         lines += ["", member_day_markdown(results["member_day"])]

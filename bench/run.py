@@ -32,7 +32,8 @@ time of the app.
    generated file of `--import-rows` rows (default 20,000) with the admin CLI's importer, twice:
    rows/s and DynamoDB calls per row, and the day's figures afterwards (bench/cli_import.py).
 6. Times `python -X importtime -c "import app"` in fresh subprocesses
-   (median of 5).
+   (median of 5); then `package` (bench/package.py): the deployment zip's size, and the cold
+   start of its unpacked copy under `python3.12 -I -S` (import, then the secrets read).
 7. Writes `bench/results.json` and prints the Markdown tables for the README.
 
 A missed target is reported, never an error: the exit code is non-zero only when the bench
@@ -65,7 +66,8 @@ from bench.cli_import import IMPORT_ROWS, measure_cli_import  # noqa: E402
 from bench.first_touch import measure_first_touch  # noqa: E402
 from bench.imports import measure_import  # noqa: E402
 from bench.jobs import measure_member_day  # noqa: E402
-from bench.report import build_results, print_report, write_results  # noqa: E402
+from bench.package import measure_package  # noqa: E402
+from bench.report import build_results, print_report, record_section, write_results  # noqa: E402
 from bench.reset import RESET_MEMBERS, measure_reset  # noqa: E402
 from bench.rfm import RFM_MEMBERS, measure_rfm  # noqa: E402
 from bench.routes import run_routes  # noqa: E402
@@ -73,6 +75,7 @@ from bench.stack import Bench, in_process_app  # noqa: E402
 from bench.wechat import measure_wechat  # noqa: E402
 
 SECTIONS: dict[str, Callable[[Bench, argparse.Namespace], dict[str, Any]]] = {
+    "package": lambda bench, args: measure_package(),
     "reset": lambda bench, args: measure_reset(bench, args.reset_members),
     "rfm": lambda bench, args: measure_rfm(bench, args.rfm_members),
     "summary": lambda bench, args: measure_summary(bench),
@@ -94,7 +97,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help=f"rows of the admin CLI's import bench (default {IMPORT_ROWS:,})")
     parser.add_argument("--skip-cli-import", action="store_true", help="leave the admin CLI's import out")
     parser.add_argument("--section", choices=sorted(SECTIONS),
-                        help="run only this job section on a fresh stack and print its results as JSON")
+                        help="run only this section on a fresh stack, record it in results.json (the other "
+                             "entries kept) and print its results as JSON")
     args = parser.parse_args(argv)
     if args.reset_members < 1:
         parser.error("--reset-members must be at least 1")
@@ -111,6 +115,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.section:
         with in_process_app() as bench:
             measured = SECTIONS[args.section](bench, args)
+        record_section(args.section, measured)
         print(json.dumps(measured))
         return 0
     with in_process_app() as bench:
@@ -119,12 +124,13 @@ def main(argv: list[str] | None = None) -> int:
         measured_wechat = measure_wechat(bench)
         member_day = measure_member_day(bench)
         first_touch = measure_first_touch()
+    package = run_section("package", args)
     reset = None if args.skip_reset else run_section("reset", args)
     rfm = None if args.skip_rfm else run_section("rfm", args)
     summary = None if args.skip_reset else run_section("summary", args)
     cli_import = None if args.skip_cli_import else run_section("cli-import", args)
     results = build_results(bench.results, measured_wechat, measure_import(), reset, first_touch, summary, rfm,
-                            member_day, automations, cli_import)
+                            member_day, automations, cli_import, package)
     write_results(results)
     print_report(results)
     return 0

@@ -3,7 +3,12 @@
 `configure()` puts the JSON formatter on the app's logger (`member-loyalty`, Chalice's `app.log`)
 and on `chalicelib`'s (the parent of every module logger). Structured fields travel as
 `log.info("...", extra={"fields": {...}})`; the message, the fields and any traceback are
-redacted when the record is formatted.
+redacted when the record is formatted. A record's `root` entries (the embedded metric format's
+`_aws` and its values, `chalicelib/metrics.py`) go at the top level of its line.
+
+Every line written during an invocation carries its Lambda request id (`lambda_request_id`) and,
+for an API request, API Gateway's (`api_request_id`): `bind_invocation`, a Chalice middleware for
+every kind of event, holds them for the invocation.
 """
 from __future__ import annotations
 
@@ -11,6 +16,8 @@ import json
 import logging
 import re
 import sys
+from collections.abc import Callable
+from contextvars import ContextVar
 from datetime import datetime, timezone
 from typing import Any
 
@@ -20,6 +27,23 @@ _OPENID = re.compile(r"(?<![A-Za-z0-9_-])o[A-Za-z0-9_-]{23}([A-Za-z0-9_-]{4})(?!
 _PHONE = re.compile(r"(?<!\d)(1\d{2})\d{4}(\d{4})(?!\d)")
 _BEARER = re.compile(r"(?i)(bearer\s+)\S+")
 _TOKEN = re.compile(r"eyJ[A-Za-z0-9_-]*(?:\.[A-Za-z0-9_-]+)*")
+_INVOCATION: ContextVar[tuple[tuple[str, str], ...]] = ContextVar("invocation", default=())
+
+
+def bind_invocation(event: Any, get_response: Callable[[Any], Any]) -> Any:
+    """Chalice middleware (every event type): the invocation's request ids on every log line it writes.
+    An HTTP event is a `Request` (its `lambda_context`, and API Gateway's `requestId` in its
+    `context`); the others carry the Lambda context as `context`."""
+    lambda_context = getattr(event, "lambda_context", None) or getattr(event, "context", None)
+    request_context = getattr(event, "context", None)
+    ids = {"lambda_request_id": str(getattr(lambda_context, "aws_request_id", "") or "")}
+    if isinstance(request_context, dict):
+        ids["api_request_id"] = str(request_context.get("requestId") or "")
+    token = _INVOCATION.set(tuple((name, value) for name, value in ids.items() if value))
+    try:
+        return get_response(event)
+    finally:
+        _INVOCATION.reset(token)
 
 
 def redact(value: Any) -> Any:
@@ -39,7 +63,8 @@ def redact(value: Any) -> Any:
 
 class JsonFormatter(logging.Formatter):
     """One JSON object a line: ts (the record's time, ISO UTC), level, logger, message, the
-    record's `fields` under `extra`, and the traceback under `exc`, all redacted."""
+    invocation's request ids, the record's `fields` under `extra`, and the traceback under `exc`,
+    all redacted; then the record's `root` entries, as they are."""
 
     def format(self, record: logging.LogRecord) -> str:
         """The record as one redacted JSON line."""
@@ -48,12 +73,16 @@ class JsonFormatter(logging.Formatter):
             "level": record.levelname,
             "logger": record.name,
             "message": redact(record.getMessage()),
+            **dict(_INVOCATION.get()),
         }
         fields = getattr(record, "fields", None)
         if isinstance(fields, dict) and fields:
             entry["extra"] = redact(fields)
         if record.exc_info:
             entry["exc"] = redact(self.formatException(record.exc_info))
+        root = getattr(record, "root", None)
+        if isinstance(root, dict):
+            entry.update(root)
         return json.dumps(entry, ensure_ascii=False, default=str)
 
 

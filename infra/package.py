@@ -1,13 +1,9 @@
 """Package one stage for deployment: `python -m infra.package OUTDIR [--stage dev]`.
 
 Writes OUTDIR/sam.json and OUTDIR/deployment.zip: `chalice package` output with the fragment of
-`infra.resources` merged in. To deploy, upload the code and create or update the stack, passing
-the secrets as parameters (`TokenSecret`, `WechatAppid`, ... see `infra.resources.SECRETS`):
-
-    aws cloudformation package --template-file OUTDIR/sam.json --s3-bucket BUCKET \
-        --output-template-file OUTDIR/packaged.json
-    aws cloudformation deploy --template-file OUTDIR/packaged.json --stack-name member-loyalty-dev \
-        --capabilities CAPABILITY_IAM --parameter-overrides TokenSecret=... WechatAppid=... ...
+`infra.resources` merged in, the zip slimmed and compiled for python3.12 by `infra.slim` (a
+python3.12 must be on PATH or under pyenv, and binutils' `strip`). The README's Deployment section
+walks through uploading it and creating the stack, in an AWS global region or a China region.
 
 Chalice targets the Lambda runtime of the interpreter it runs in (`Config.lambda_python_version`,
 no setting exists). This entry point runs chalice in-process with that property pinned to
@@ -26,6 +22,7 @@ import tempfile
 from pathlib import Path
 
 from infra import PROJECT_DIR, stage_environment
+from infra.slim import python312, slim
 
 LAMBDA_RUNTIME = "python3.12"
 
@@ -40,6 +37,9 @@ def main(argv: list[str] | None = None) -> None:
         environment = stage_environment(args.stage)
     except ValueError as error:
         parser.error(str(error))
+    python = python312()
+    if python is None:
+        parser.error("no python3.12 found (PATH or ~/.pyenv/versions): it compiles the package's bytecode")
     # As chalice does before it imports app.py: the stage's environment first, so that the
     # schema's table names carry the stage's TABLE_PREFIX.
     os.environ.update(environment)
@@ -56,6 +56,7 @@ def main(argv: list[str] | None = None) -> None:
         merge_template = Path(tmp) / "merge-template.json"
         merge_template.write_text(json.dumps(fragment, indent=2))
         _chalice_package(args.stage, merge_template, args.outdir)
+    slim(args.outdir / "deployment.zip", python)
 
 
 def _chalice_package(stage: str, merge_template: Path, outdir: Path) -> None:

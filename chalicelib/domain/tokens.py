@@ -2,6 +2,12 @@
 
 A token minted before signup is a visitor token (`mid` null); it keeps working after signup,
 when the openid is resolved to its member. Format: base64url(JSON payload) "." base64url(MAC).
+
+The signing keys are a ring, `TOKEN_SECRET` as comma-separated secrets: the first signs, every one
+verifies. A token names its key by `kid` (derived from the secret, revealing nothing of it), so a
+new key can be put first and the old one kept until the tokens it signed have expired, then
+dropped: nobody is logged out. A token without `kid` (minted before key ids) is checked against
+every key of the ring. An empty ring signs nothing and verifies nothing.
 """
 from __future__ import annotations
 
@@ -34,23 +40,42 @@ def _mac(secret: str, payload: str) -> str:
     return _b64(hmac.new(secret.encode(), payload.encode(), hashlib.sha256).digest())
 
 
-def issue_token(secret: str, principal: Principal, *, now: int, ttl: int) -> str:
-    """A token for `principal`, valid `ttl` seconds from `now` (epoch seconds)."""
-    payload = _b64(json.dumps({"sub": principal.openid, "mid": principal.member_id,
+def token_keys(ring: str) -> list[str]:
+    """The secrets of a ring (`TOKEN_SECRET`), the signing one first."""
+    return [secret.strip() for secret in ring.split(",") if secret.strip()]
+
+
+def key_id(secret: str) -> str:
+    """The public name of a key: a MAC of a fixed text, so it tells nothing of the secret."""
+    return hmac.new(secret.encode(), b"member-token-key-id", hashlib.sha256).hexdigest()[:8]
+
+
+def issue_token(ring: str, principal: Principal, *, now: int, ttl: int) -> str:
+    """A token for `principal`, valid `ttl` seconds from `now` (epoch seconds), signed by the ring's
+    first key; ValueError for an empty ring."""
+    keys = token_keys(ring)
+    if not keys:
+        raise ValueError("no token signing key is configured")
+    payload = _b64(json.dumps({"kid": key_id(keys[0]), "sub": principal.openid, "mid": principal.member_id,
                                "iat": now, "exp": now + ttl}, separators=(",", ":")).encode())
-    return f"{payload}.{_mac(secret, payload)}"
+    return f"{payload}.{_mac(keys[0], payload)}"
 
 
-def verify_token(secret: str, token: str, *, now: int) -> Principal:
-    """The principal of a well-formed, authentic, unexpired token; Unauthenticated otherwise."""
+def verify_token(ring: str, token: str, *, now: int) -> Principal:
+    """The principal of a well-formed, unexpired token signed by a key of the ring; Unauthenticated
+    otherwise."""
     payload, _, mac = token.partition(".")
-    if not token.isascii() or not payload or not mac or not hmac.compare_digest(mac, _mac(secret, payload)):
+    if not token.isascii() or not payload or not mac:
         raise Unauthenticated("登录凭证无效")
     try:
         claims = json.loads(_unb64(payload))
+        kid = claims.get("kid")
         openid, member_id, expires = claims["sub"], claims["mid"], claims["exp"]
-    except (ValueError, KeyError, TypeError):
+    except (ValueError, KeyError, TypeError, AttributeError):
         raise Unauthenticated("登录凭证无效") from None
+    keys = [key for key in token_keys(ring) if kid is None or key_id(key) == kid]
+    if not any([hmac.compare_digest(mac, _mac(key, payload)) for key in keys]):
+        raise Unauthenticated("登录凭证无效")
     if not isinstance(openid, str) or not isinstance(expires, int) or expires <= now:
         raise Unauthenticated("登录凭证已过期")
     return Principal(openid, member_id if isinstance(member_id, str) else None)

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from chalicelib import clock
+from chalicelib import clock, metrics
 from chalicelib.domain.member import Member
 from chalicelib.domain.program import Program
 from chalicelib.jobs.fanout import Segment, continue_later, dispatch
@@ -133,6 +133,7 @@ def run_segment(job: ShardedJob, uow: UnitOfWork, wechat: WeChatGateway, segment
     while True:
         page = uow.query(job.walk(job_run, segment["shard"], cursor))
         added, cursor = job.page(job_run, segment["shard"], cursor, page)
+        metrics.job_progress(job.name, added)
         counts.update(added)
         if cursor is None or continue_later({**segment, "cursor": cursor}):
             return counts

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Sequence
 from datetime import date
 
 from pynamodb.attributes import NumberAttribute
@@ -32,7 +33,7 @@ from pynamodb.models import Model
 
 from chalicelib.domain.analytics import STOCKS, Tally
 from chalicelib.store.base import CounterRecord, TableMeta, all_shards
-from chalicelib.store.parts import Get, Query, Update, add, lt
+from chalicelib.store.parts import Get, Query, Update, Write, add, lt
 
 PAGE_LIMIT = 1000
 GAP_DIGITS = 5
@@ -104,6 +105,17 @@ def writes(shard: str, tally: Tally) -> list[Update]:
     return [Update(FigureRecord, key, tuple(add(NumberAttribute(attr_name=name), n)
                                             for name, n in counters.items() if n))
             for key, counters in items.items() if any(counters.values())]
+
+
+def day_counts(parts: Sequence[Write]) -> Counter[str]:
+    """What some writes add to the day counters (every shard and date together)."""
+    counts: Counter[str] = Counter()
+    for part in parts:
+        if isinstance(part, Update) and part.model is FigureRecord and str(part.key[0]).startswith("day#"):
+            for op in part.ops:
+                if op.kind == "add" and not PACKED_GAPS.fullmatch(op.attribute.attr_name or ""):
+                    counts[op.attribute.attr_name or ""] += op.value
+    return counts
 
 
 # ---- reads -----------------------------------------------------------------------------------------

@@ -131,10 +131,12 @@ def read_answer(response_dict: dict[str, Any], customized_response_dict: dict[st
 
 
 class DynamoUnitOfWork:
-    """Reads and writes parts against DynamoDB."""
+    """Reads and writes parts against DynamoDB; `committed` is told of every write that committed."""
 
-    def __init__(self, client: Any | None = None) -> None:
+    def __init__(self, client: Any | None = None,
+                 committed: Callable[[Sequence[Write]], None] | None = None) -> None:
         self._client = client or shared_client()
+        self._committed = committed
 
     def read(self, **parts: Get[Any, Any]) -> dict[str, Any]:
         """The named items, converted, in one round trip (GetItem, or TransactGetItems)."""
@@ -205,16 +207,20 @@ class DynamoUnitOfWork:
             operation, kwargs = _write_operation(parts[0])
             with _translated(parts):
                 getattr(self._client, operation)(**kwargs)
-            return
-        items = [{_TRANSACT_NAMES[type(part)]: _write_operation(part)[1]} for part in parts]
-        with _translated(parts):
-            self._client.transact_write_items(TransactItems=items)
+        else:
+            items = [{_TRANSACT_NAMES[type(part)]: _write_operation(part)[1]} for part in parts]
+            with _translated(parts):
+                self._client.transact_write_items(TransactItems=items)
+        if self._committed is not None:
+            self._committed(parts)
 
     def update(self, part: Update, convert: Callable[[Any], T]) -> T:
         """Apply one Update and convert the item as it is afterwards (one UpdateItem)."""
         kwargs = _write_operation(part)[1]
         with _translated([part]):
             record = part.model.from_raw_data(self._client.update_item(**kwargs, ReturnValues="ALL_NEW")["Attributes"])
+        if self._committed is not None:
+            self._committed([part])
         return convert(record)
 
 

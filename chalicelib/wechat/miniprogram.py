@@ -5,6 +5,8 @@ fast. The access token comes from `cgi-bin/stable_token` (never `cgi-bin/token`,
 invalidate the other instances' tokens) and is shared through a `TokenCache` (the settings table
 when deployed); every instance checks its expiry on read and refreshes it five minutes early.
 Every call has a short connect and read timeout (`TIMEOUT_SECONDS`) and is never retried here.
+Each failure is counted by errcode, and each accepted subscribe message as a grant spent
+(`chalicelib/metrics.py`).
 """
 from __future__ import annotations
 
@@ -12,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-from chalicelib import clock
+from chalicelib import clock, metrics
 from chalicelib.config import Settings
 from chalicelib.errors import ValidationError, WeChatCodeInvalid, WeChatUnavailable
 
@@ -151,6 +153,7 @@ class WeChatGateway:
                 raise SendRefused(int(exc.errcode)) from exc
 
         result = self._call(post)
+        metrics.grant_spent()
         return str(result.get("msgid", "")) if isinstance(result, dict) else ""
 
     def _call(self, request: Any, invalid: Exception | None = None, *, retried: bool = False) -> Any:
@@ -161,7 +164,11 @@ class WeChatGateway:
 
         try:
             return request(self._wechatpy())
+        except SendRefused as exc:
+            metrics.wechat_failed(exc.errcode)
+            raise
         except WeChatClientException as exc:
+            metrics.wechat_failed(exc.errcode)
             if exc.errcode in TOKEN_REJECTED and not retried:
                 self.refresh_access_token(rejected=self._token[0] if self._token else None)
                 return self._call(request, invalid, retried=True)
@@ -169,6 +176,7 @@ class WeChatGateway:
                 raise invalid from exc
             raise WeChatUnavailable(f"微信接口错误 ({exc.errcode})") from exc
         except (requests.RequestException, ValueError) as exc:
+            metrics.wechat_failed("transport")
             raise WeChatUnavailable() from exc
 
     def _wechatpy(self) -> Any:

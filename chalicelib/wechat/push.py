@@ -134,7 +134,7 @@ def pkcs7_unpad(data: bytes, block: int = PAD_BLOCK) -> bytes:
 
 def decrypt(encoding_aes_key: str, encrypt: str, appid: str) -> bytes:
     """The message inside an `Encrypt` value, checked to be addressed to `appid`."""
-    from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+    from Crypto.Cipher import AES
 
     key = aes_key(encoding_aes_key)
     try:
@@ -143,9 +143,8 @@ def decrypt(encoding_aes_key: str, encrypt: str, appid: str) -> bytes:
         raise Unauthenticated("无法解密微信推送") from None
     if not sealed or len(sealed) % 16:
         raise Unauthenticated("无法解密微信推送")
-    decryptor = Cipher(algorithms.AES(key), modes.CBC(key[:16])).decryptor()
     try:
-        plain = pkcs7_unpad(decryptor.update(sealed) + decryptor.finalize())
+        plain = pkcs7_unpad(AES.new(key, AES.MODE_CBC, iv=key[:16]).decrypt(sealed))
     except ValueError:
         raise Unauthenticated("无法解密微信推送") from None
     content = plain[16:]

@@ -1,12 +1,11 @@
-"""The deployment package of the `dev` stage: built by `python -m infra.package`, linted by
-cfn-lint, and checked against the pynamodb models it is generated from."""
+"""The deployment template of the `dev` stage: built by `python -m infra.package`, linted by
+cfn-lint and checkov, and checked against the pynamodb models it is generated from: a role per
+function with only its tables, secrets from Secrets Manager, alarms, logs and the China-ready API."""
 from __future__ import annotations
 
 import ast
-import glob
 import json
 import os
-import shutil
 import subprocess
 import sys
 import zipfile
@@ -16,27 +15,13 @@ from typing import Any
 
 import pytest
 
-from infra import PROJECT_DIR, stage_environment
+from chalicelib.config import SECRET_SETTINGS
+from infra import PROJECT_DIR, access, stage_environment
+from infra.slim import BOTOCORE_SERVICES
 
 STAGE = "dev"
 RUNTIME = "python3.12"
-PACKAGE_TIMEOUT_SECONDS = 240
-# The secret settings `chalicelib/config.py` reads: deployment parameters, never in the repo.
-SECRET_NAMES = (
-    "TOKEN_SECRET",
-    "WECHAT_APPID",
-    "WECHAT_SECRET",
-    "WECHAT_TOKEN",
-    "WECHAT_ENCODING_AES_KEY",
-    "ADMIN_API_KEYS",
-)
-# Values planted in the packaging environment: none may end up in the template.
-CANARIES = {name: f"canary-{name.lower()}-must-not-leak" for name in SECRET_NAMES}
-# Secrets strong enough for a deployed stage (the app refuses to start without them).
-DEPLOYED_SECRETS = {
-    "TOKEN_SECRET": "t" * 32, "ADMIN_API_KEYS": "a" * 16, "WECHAT_APPID": "wx-appid", "WECHAT_SECRET": "s",
-    "WECHAT_TOKEN": "t", "WECHAT_ENCODING_AES_KEY": "k" * 43,
-}
+SECRET_NAMES = SECRET_SETTINGS
 # The models as the stage's Lambda sees them: imported under the stage's environment.
 MODELS_SCRIPT = """
 import json
@@ -68,7 +53,7 @@ LOCAL_ONLY = ("chalicelib/store/tables.py:create_missing_tables",)
 # Top-level modules of the dev stack that no module of the deployment package may import.
 DEV_ONLY_MODULES = {"moto", "werkzeug", "devstack"}
 # Clients the app may create: the services whose actions the role grants.
-GRANTED_SERVICES = {"dynamodb", "sqs"}
+GRANTED_SERVICES = set(BOTOCORE_SERVICES)
 # Shanghai keeps UTC+8 all year (no daylight saving since 1991).
 SHANGHAI = timezone(timedelta(hours=8))
 # The scheduled handlers of app.py and the Shanghai time of their last 2026 firing.
@@ -92,39 +77,7 @@ SQS_ACTIONS = {
     "sqs:GetQueueAttributes",
     "sqs:ChangeMessageVisibility",
 }
-# Imports the modules named as arguments from the unpacked deployment package (the cwd).
-IMPORT_SCRIPT = """
-import importlib, sys
-sys.path.insert(0, ".")
-for module in sys.argv[1:]:
-    importlib.import_module(module)
-"""
-
 Template = dict[str, Any]
-
-
-@pytest.fixture(scope="module")
-def package_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Run the packaging entry point once for the module; return its output directory."""
-    outdir = tmp_path_factory.mktemp("package")
-    result = subprocess.run(
-        [sys.executable, "-m", "infra.package", str(outdir), "--stage", STAGE],
-        cwd=PROJECT_DIR,
-        env={**os.environ, **CANARIES},
-        capture_output=True,
-        text=True,
-        timeout=PACKAGE_TIMEOUT_SECONDS,
-    )
-    output = result.stdout + result.stderr
-    assert result.returncode == 0, output
-    assert "Could not install dependencies" not in output, output
-    return outdir
-
-
-@pytest.fixture(scope="module")
-def template(package_dir: Path) -> Template:
-    """The SAM template chalice wrote, with infra's fragment merged in."""
-    return json.loads((package_dir / "sam.json").read_text())
 
 
 @pytest.fixture(scope="module")
@@ -150,13 +103,12 @@ def _keys(key_schema: list[dict[str, str]]) -> list[tuple[str, str]]:
     return sorted(((k["KeyType"], k["AttributeName"]) for k in key_schema), key=lambda k: k[0])
 
 
-def _statements(template: Template) -> list[Template]:
-    """Every statement of the functions' role."""
-    return [
-        s
-        for policy in template["Resources"]["DefaultRole"]["Properties"]["Policies"]
-        for s in policy["PolicyDocument"]["Statement"]
-    ]
+def _statements(template: Template, role: str | None = None) -> list[Template]:
+    """Every statement of one role, or of every function's role."""
+    roles = [role] if role else [f["Properties"]["Role"]["Fn::GetAtt"][0]
+                                 for f in _resources(template, "AWS::Serverless::Function").values()]
+    return [s for name in roles for policy in template["Resources"][name]["Properties"]["Policies"]
+            for s in policy["PolicyDocument"]["Statement"]]
 
 
 def _function(template: Template, handler: str) -> Template:
@@ -241,7 +193,7 @@ def test_every_function_runs_python312_with_dependencies_built_for_it(
     assert {f["Properties"]["Runtime"] for f in functions.values()} == {RUNTIME}
     with zipfile.ZipFile(package_dir / "deployment.zip") as archive:
         extensions = [n for n in archive.namelist() if n.endswith(".so")]
-    assert extensions, "expected the compiled dependencies (cryptography, cffi)"
+    assert extensions, "expected the compiled dependencies (pycryptodome)"
     assert [n for n in extensions if ".abi3." not in n and ".cpython-312-" not in n] == []
 
 
@@ -311,42 +263,57 @@ def test_job_segments_consumes_the_jobs_queue_and_every_function_can_reach_it(
         assert variables["JOBS_QUEUE_NAME"] == queue["Properties"]["QueueName"]
 
 
-def test_the_role_allows_only_send_and_consume_on_the_jobs_queue(template: Template) -> None:
+def test_each_function_has_a_role_of_its_own(template: Template) -> None:
+    functions = _resources(template, "AWS::Serverless::Function")
+    roles = [f["Properties"]["Role"]["Fn::GetAtt"][0] for f in functions.values()]
+    assert len(set(roles)) == len(functions) == 10
+    assert "DefaultRole" not in template["Resources"]
+    assert "replaced-by-infra" not in json.dumps(template)
+
+
+def test_only_the_worker_consumes_the_queue_and_every_function_may_queue_segments(template: Template) -> None:
     queue_id, _queue = _jobs_queue(template)
-    sqs = [s for s in _statements(template) if any(a.startswith("sqs:") for a in s["Action"])]
-    assert all(a.startswith("sqs:") for s in sqs for a in s["Action"])
-    assert {a for s in sqs for a in s["Action"]} == SQS_ACTIONS
-    assert all(s["Resource"] == [{"Fn::GetAtt": [queue_id, "Arn"]}] for s in sqs)
+    for name, function in _resources(template, "AWS::Serverless::Function").items():
+        sqs = [s for s in _statements(template, function["Properties"]["Role"]["Fn::GetAtt"][0])
+               if any(a.startswith("sqs:") for a in s["Action"])]
+        expected = SQS_ACTIONS if function["Properties"]["Handler"] == JOBS_HANDLER else {"sqs:SendMessage"}
+        assert {a for s in sqs for a in s["Action"]} == expected, name
+        assert all(s["Resource"] == [{"Fn::GetAtt": [queue_id, "Arn"]}] for s in sqs)
 
 
-def test_the_role_allows_only_item_actions_on_the_app_tables(template: Template) -> None:
-    functions = _resources(template, "AWS::Serverless::Function").values()
-    roles = {json.dumps(f["Properties"]["Role"], sort_keys=True) for f in functions}
-    assert roles == {json.dumps({"Fn::GetAtt": ["DefaultRole", "Arn"]}, sort_keys=True)}
+def test_the_roles_allow_only_item_actions_on_their_own_tables(template: Template) -> None:
     tables = _resources(template, "AWS::DynamoDB::Table")
+    allowed = {"dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:PutItem",
+               "dynamodb:UpdateItem", "dynamodb:DeleteItem"}
     statements = _statements(template)
     assert all(s["Effect"] == "Allow" for s in statements)
     actions = [a for s in statements for a in s["Action"]]
-    assert {a.split(":")[0] for a in actions} == {"logs", "dynamodb", "sqs"}
+    assert {a.split(":")[0] for a in actions} == {"logs", "dynamodb", "sqs", "secretsmanager", "xray"}
     assert [a for a in actions if "*" in a] == []
-    dynamodb = [s for s in statements if any(a.startswith("dynamodb:") for a in s["Action"])]
-    assert {a for s in dynamodb for a in s["Action"]} == {
-        "dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:PutItem", "dynamodb:UpdateItem",
-        "dynamodb:DeleteItem", "dynamodb:BatchWriteItem", "dynamodb:ConditionCheckItem",
-        "dynamodb:Query",
-    }
-    table_arns = [r for s in dynamodb for r in s["Resource"] if "Fn::GetAtt" in r]
-    assert sorted(r["Fn::GetAtt"][0] for r in table_arns) == sorted(tables)
-    assert {r["Fn::GetAtt"][1] for r in table_arns} == {"Arn"}
-    index_arns = sorted(r["Fn::Sub"] for s in dynamodb for r in s["Resource"] if "Fn::Sub" in r)
-    assert index_arns == sorted(
-        f"${{{name}.Arn}}/index/{index['IndexName']}"
-        for name, table in tables.items()
-        for key in ("GlobalSecondaryIndexes", "LocalSecondaryIndexes")
-        for index in table["Properties"].get(key, [])
-    )
-    on_indexes = [s for s in dynamodb if any("Fn::Sub" in r for r in s["Resource"])]
-    assert all(s["Action"] == ["dynamodb:Query"] for s in on_indexes)
+    assert {a for a in actions if a.startswith("dynamodb:")} == allowed
+    on_indexes = [s for s in statements if any("Fn::Sub" in r for r in s["Resource"]) and s["Sid"] != "OwnLogs"]
+    assert on_indexes and all(s["Action"] == ["dynamodb:Query"] for s in on_indexes)
+    api = _statements(template, "APIHandlerRole")
+    assert sorted(s["Resource"][0]["Fn::GetAtt"][0] for s in api if s["Sid"].endswith("Items")) == sorted(tables)
+    deletes = {s["Sid"] for s in statements if "dynamodb:DeleteItem" in s["Action"]}
+    assert "LedgerTableItems" not in deletes and "MemberTableItems" not in deletes
+
+
+def test_a_scheduled_start_reads_the_program_and_touches_little_else(template: Template) -> None:
+    for function in ("YearlyPointsReset", "TierReview", "CouponExpiry", "BirthdayGifts", "PointsExpiring"):
+        statements = _statements(template, f"{function}Role")
+        tables = [s for s in statements if s["Sid"].endswith("Items")]
+        assert [(s["Sid"], s["Action"]) for s in tables] == [("SettingTableItems", list(access.READ))], function
+        assert not [s for s in statements if s["Sid"] == "Secrets"], function
+
+
+def test_each_function_writes_only_to_its_own_log_group(template: Template) -> None:
+    for name, function in _resources(template, "AWS::Serverless::Function").items():
+        group = function["Properties"]["LoggingConfig"]["LogGroup"]["Ref"]
+        logs = [s for s in _statements(template, function["Properties"]["Role"]["Fn::GetAtt"][0]) if s["Sid"] == "OwnLogs"]
+        assert [s["Resource"] for s in logs] == [[{"Fn::GetAtt": [group, "Arn"]}]], name
+        assert template["Resources"][group]["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionDays"}
+    assert template["Parameters"]["LogRetentionDays"]["Default"] == 30
 
 
 def test_the_app_makes_no_call_the_role_does_not_allow() -> None:
@@ -385,11 +352,12 @@ def _ungranted_calls(path: Path) -> list[str]:
 
 
 def _client_service(node: ast.AST) -> str | None:
-    """The service of a `boto3.client("...")` or `....resource("...")` call, else None."""
+    """The service of a `boto3.client("...")`, `....resource("...")` or botocore
+    `session.create_client("...")` call, else None."""
     if (
         isinstance(node, ast.Call)
         and isinstance(node.func, ast.Attribute)
-        and node.func.attr in ("client", "resource")
+        and node.func.attr in ("client", "resource", "create_client")
         and node.args
         and isinstance(node.args[0], ast.Constant)
         and isinstance(node.args[0].value, str)
@@ -428,46 +396,38 @@ def _dev_imports(source: str, filename: str) -> set[str]:
     return {name for name in imported if name.split(".")[0] in DEV_ONLY_MODULES}
 
 
-def test_secrets_are_noecho_parameters_without_defaults(template: Template) -> None:
-    variables = template["Globals"]["Function"]["Environment"]["Variables"]
-    assert sorted(variables) == sorted([*SECRET_NAMES, "JOBS_QUEUE_URL"])
-    variables = {name: variables[name] for name in SECRET_NAMES}
-    for name in SECRET_NAMES:
-        parameter = template["Parameters"][variables[name]["Ref"]]
-        assert parameter["NoEcho"] is True
-    assert [p for p in template["Parameters"].values() if "Default" in p] == []
-    for function in _resources(template, "AWS::Serverless::Function").values():
-        assert not set(function["Properties"]["Environment"]["Variables"]) & set(SECRET_NAMES)
+def test_secrets_come_from_secrets_manager_and_each_function_holds_only_its_own(
+    template: Template, canaries: dict[str, str]
+) -> None:
     text = json.dumps(template)
-    assert [value for value in CANARIES.values() if value in text] == []
+    assert [value for value in canaries.values() if value in text] == []
+    functions = _resources(template, "AWS::Serverless::Function")
+    held = {}
+    for name, function in functions.items():
+        variables = function["Properties"]["Environment"]["Variables"]
+        assert not set(variables) & set(SECRET_NAMES), name
+        readable = [r["Ref"] for s in _statements(template, function["Properties"]["Role"]["Fn::GetAtt"][0])
+                    if s["Sid"] == "Secrets" for r in s["Resource"]]
+        assert readable == [r["Ref"] for r in variables.get("SECRET_IDS", {"Fn::Join": [",", []]})["Fn::Join"][1]]
+        held[name] = set(filter(None, variables.get("SECRET_SETTINGS", "").split(",")))
+    assert held.pop("APIHandler") == set(SECRET_NAMES)
+    assert held.pop("JobSegments") == {"WECHAT_APPID", "WECHAT_SECRET"}
+    assert set(map(frozenset, held.values())) == {frozenset()}
+    assert template["Globals"]["Function"]["Environment"]["Variables"] == {"JOBS_QUEUE_URL": {"Ref": "JobsQueue"}}
     stages = json.loads((PROJECT_DIR / ".chalice" / "config.json").read_text())["stages"]
     assert [s for s in stages if set(stage_environment(s)) & set(SECRET_NAMES)] == []
 
 
-def test_the_package_imports_on_python312(package_dir: Path, tmp_path: Path) -> None:
-    python = _python312()
-    with zipfile.ZipFile(package_dir / "deployment.zip") as archive:
-        archive.extractall(tmp_path)
-        extensions = [n for n in archive.namelist() if n.endswith(".so")]
-    modules = ["app", *(n.split(".")[0].replace("/", ".") for n in extensions)]
-    result = subprocess.run(
-        [python, "-I", "-c", IMPORT_SCRIPT, *modules],
-        cwd=tmp_path,
-        env={**stage_environment(STAGE), **DEPLOYED_SECRETS, "AWS_DEFAULT_REGION": "us-east-1"},
-        capture_output=True,
-        text=True,
-    )
-    assert result.returncode == 0, result.stderr
-
-
-def _python312() -> str:
-    """A working python3.12 interpreter (PATH, else pyenv's versions); skips the test if none."""
-    pyenv = Path.home() / ".pyenv" / "versions"
-    candidates = [shutil.which("python3.12"), *sorted(glob.glob(f"{pyenv}/3.12*/bin/python3.12"))]
-    for candidate in filter(None, candidates):
-        if subprocess.run([candidate, "--version"], capture_output=True).returncode == 0:
-            return candidate
-    pytest.skip("no python3.12 interpreter to import the package with")
+def test_the_api_is_regional_by_default_and_traced_with_access_logs(template: Template) -> None:
+    api = template["Resources"]["RestAPI"]["Properties"]
+    assert api["EndpointConfiguration"] == {"Type": {"Ref": "EndpointType"}}
+    assert template["Parameters"]["EndpointType"]["Default"] == "REGIONAL"
+    assert template["Rules"]["RegionalInChina"]["Assertions"][0]["Assert"] == {
+        "Fn::Equals": [{"Ref": "EndpointType"}, "REGIONAL"]}
+    assert api["TracingEnabled"] is True and "DestinationArn" in api["AccessLogSetting"]
+    mapping = template["Resources"]["ApiBasePath"]["Properties"]
+    assert "BasePath" not in mapping and mapping["RestApiId"] == {"Ref": "RestAPI"}
+    assert template["Globals"]["Function"]["Tracing"] == "Active"
 
 
 def test_the_console_is_a_private_bucket_behind_https_cloudfront_and_the_apis_cors_origin(
@@ -488,3 +448,20 @@ def test_the_console_is_a_private_bucket_behind_https_cloudfront_and_the_apis_co
     api = _function(template, "app.app")["Properties"]["Environment"]["Variables"]
     assert api["CORS_ORIGINS"] == {"Fn::Sub": f"https://${{{distribution_id}.DomainName}}"}
     assert "ConsoleURL" in template["Outputs"] and "ConsoleBucketName" in template["Outputs"]
+
+
+def test_the_alarms_notify_the_topic(template: Template) -> None:
+    alarms = _resources(template, "AWS::CloudWatch::Alarm")
+    assert set(alarms) == {"JobsDeadLetterAlarm", "FunctionErrorsAlarm", "FunctionThrottlesAlarm", "Api5xxRateAlarm",
+                           "ApiLatencyAlarm"}
+    assert all(a["Properties"]["AlarmActions"] == [{"Ref": "AlarmTopic"}] for a in alarms.values())
+    functions = set(_resources(template, "AWS::Serverless::Function"))
+    for name in ("FunctionErrorsAlarm", "FunctionThrottlesAlarm"):
+        summed = {m["MetricStat"]["Metric"]["Dimensions"][0]["Value"]["Ref"]
+                  for m in alarms[name]["Properties"]["Metrics"] if "MetricStat" in m}
+        assert summed == functions, name
+    assert alarms["ApiLatencyAlarm"]["Properties"]["ExtendedStatistic"] == "p95"
+    assert "JobsDeadLetterQueueUrl" in template["Outputs"]
+    reserved = {n: f["Properties"].get("ReservedConcurrentExecutions") for n, f in
+                _resources(template, "AWS::Serverless::Function").items()}
+    assert reserved.pop("APIHandler") is None and None not in reserved.values()

@@ -1,0 +1,49 @@
+"""The deployment package of the `dev` stage, built once for the infra and package tests."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from infra import PROJECT_DIR
+
+STAGE = "dev"
+PACKAGE_TIMEOUT_SECONDS = 240
+# Values planted in the packaging environment as the app's secret settings: none may end up in
+# the template.
+SECRET_NAMES = ("TOKEN_SECRET", "WECHAT_APPID", "WECHAT_SECRET", "WECHAT_TOKEN", "WECHAT_ENCODING_AES_KEY",
+                "ADMIN_API_KEYS")
+CANARIES = {name: f"canary-{name.lower()}-must-not-leak" for name in SECRET_NAMES}
+
+
+@pytest.fixture(scope="session")
+def package_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Run the packaging entry point once; return its output directory."""
+    outdir = tmp_path_factory.mktemp("package")
+    result = subprocess.run(
+        [sys.executable, "-m", "infra.package", str(outdir), "--stage", STAGE],
+        cwd=PROJECT_DIR, env={**os.environ, **CANARIES}, capture_output=True, text=True,
+        timeout=PACKAGE_TIMEOUT_SECONDS,
+    )
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output
+    assert "Could not install dependencies" not in output, output
+    return outdir
+
+
+@pytest.fixture(scope="session")
+def template(package_dir: Path) -> dict[str, Any]:
+    """The SAM template chalice wrote, with infra's fragment merged in."""
+    loaded: dict[str, Any] = json.loads((package_dir / "sam.json").read_text())
+    return loaded
+
+
+@pytest.fixture(scope="session")
+def canaries() -> dict[str, str]:
+    """The secret values planted in the packaging environment."""
+    return CANARIES
