@@ -3,6 +3,8 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+# pytest-xdist workers for `make test`: one per core (each has its own store and fake WeChat).
+TEST_WORKERS ?= auto
 
 .PHONY: run test bench package clean
 
@@ -15,11 +17,12 @@ $(STAMP): requirements.txt requirements-dev.txt
 run: $(STAMP)
 	$(PY) -m devstack
 
-## Lint, type-check, then run the whole suite (unit, integration, API, infra lint).
+## Lint, type-check, then run the whole suite (unit, integration, API, infra lint) on
+## $(TEST_WORKERS) workers, each test module on one worker (its module-scoped servers start once).
 test: $(STAMP)
 	$(PY) -m ruff check --quiet app.py chalicelib devstack infra bench tests
 	$(PY) -m mypy
-	$(PY) -m pytest -q -p no:cacheprovider tests
+	$(PY) -m pytest -q -p no:cacheprovider -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder tests
 
 ## Count DynamoDB round trips per route and measure import time; writes bench/results.json.
 bench: $(STAMP)
