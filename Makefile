@@ -6,11 +6,18 @@ STAMP := $(VENV)/.installed
 # pytest-xdist workers for `make test`: one per core (each has its own store and fake WeChat).
 TEST_WORKERS ?= auto
 
+# Bytecode is compiled on first import rather than all of it at install (`pip --no-compile`
+# halves the install), and cached outside the source tree, so that no __pycache__ lands in
+# chalicelib (and in the Lambda package); written even where the environment says not to, or
+# every process of the suite (workers, live servers) would compile what it imports again.
+export PYTHONPYCACHEPREFIX := $(CURDIR)/$(VENV)/pycache
+unexport PYTHONDONTWRITEBYTECODE
+
 .PHONY: run test bench package clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-compile -r requirements-dev.txt
 	@touch $(STAMP)
 
 ## Serve the API on 127.0.0.1:$${PORT:-8000} with an embedded DynamoDB and fake WeChat.
