@@ -5,6 +5,15 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 CHECKOV_VENV := $(VENV)/checkov
 PIP := -m pip --disable-pip-version-check
+# pytest-xdist workers for `make test`: one per core (each has its own store and fake WeChat).
+TEST_WORKERS ?= auto
+
+# Bytecode is compiled on first import rather than all of it at install (`pip --no-compile`
+# halves the install), and cached outside the source tree, so that no __pycache__ lands in
+# chalicelib (and in the Lambda package); written even where the environment says not to, or
+# every process of the suite (workers, live servers) would compile what it imports again.
+export PYTHONPYCACHEPREFIX := $(CURDIR)/$(VENV)/pycache
+unexport PYTHONDONTWRITEBYTECODE
 # The merchant console (console/): its sources, its installed modules and its build.
 CONSOLE_SOURCES := console/index.html console/vite.config.js console/package.json $(shell find console/src -type f)
 CONSOLE_MODULES := console/node_modules/.package-lock.json
@@ -19,7 +28,7 @@ $(STAMP): requirements.txt requirements-dev.txt requirements-checkov.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	@test -x $(CHECKOV_VENV)/bin/python || $(PYTHON) -m venv --without-pip $(CHECKOV_VENV)
 	$(PY) $(PIP) --python $(CHECKOV_VENV)/bin/python install --quiet --no-deps -r requirements-checkov.txt & checkov=$$!; \
-	$(PY) $(PIP) install --quiet -r requirements-dev.txt; project=$$?; wait $$checkov && exit $$project
+	$(PY) $(PIP) install --quiet --no-compile -r requirements-dev.txt; project=$$?; wait $$checkov && exit $$project
 	@touch $(STAMP)
 
 $(CONSOLE_MODULES): console/package-lock.json
@@ -48,11 +57,12 @@ run: $(STAMP)
 	$(PY) -m devstack
 
 ## Lint, type-check, build the console, then run the whole suite (unit, integration, API, infra lint:
-## cfn-lint and checkov, browser).
+## cfn-lint and checkov, browser) on $(TEST_WORKERS) workers, each test module on one worker (its
+## module-scoped servers start once).
 test: $(STAMP) browsers console
 	$(PY) -m ruff check --quiet app.py chalicelib admin devstack infra bench tests
 	$(PY) -m mypy
-	$(PY) -m pytest -q -p no:cacheprovider tests
+	$(PY) -m pytest -q -p no:cacheprovider -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder tests
 
 ## Count DynamoDB round trips per route and measure import time; writes bench/results.json.
 bench: $(STAMP)

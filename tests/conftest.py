@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import secrets
 import sys
+from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -28,7 +29,10 @@ _stack: dict[str, EmbeddedDynamoDB | FakeWeChat] = {}
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """Set the test environment, start the session's store and fake WeChat, create and seed tables."""
+    """Set the test environment, start the session's store and fake WeChat, create and seed tables
+    (in each pytest-xdist worker, not in the controller that only hands tests out)."""
+    if _distributes(config):
+        return
     for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_REGION"):
         os.environ.pop(name, None)
     os.environ.update(TEST_ENV)
@@ -42,6 +46,26 @@ def pytest_configure(config: pytest.Config) -> None:
     from devstack.runner import prepare_store
 
     prepare_store()
+
+
+def _distributes(config: pytest.Config) -> bool:
+    """True in pytest-xdist's controller when it hands the tests to workers: it runs and imports none."""
+    return (not hasattr(config, "workerinput") and config.getoption("dist", "no") != "no"
+            and not config.getoption("collectonly"))
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Give every test a node id of its own: pytest-xdist hands tests out by node id, and of tests
+    sharing one it would run one and silently drop the others. schemathesis (4.32, on pytest 9.2)
+    names each API operation's test `test[GET /path]` but leaves all of them the node id `test`:
+    the operation goes back into the id, as on pytest 8."""
+    for item in items:
+        if isinstance(item, pytest.Function) and not item.nodeid.endswith("]") \
+                and item.name.startswith(item.originalname + "[") and item.name.endswith("]"):
+            item._id = item._id.with_params(item.name[len(item.originalname) + 1:-1])
+    doubled = sorted(nodeid for nodeid, count in Counter(item.nodeid for item in items).items() if count > 1)
+    if doubled:
+        raise pytest.UsageError(f"tests sharing a node id (pytest-xdist would run only one of each): {doubled}")
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
