@@ -266,7 +266,7 @@ def test_job_segments_consumes_the_jobs_queue_and_every_function_can_reach_it(
 def test_each_function_has_a_role_of_its_own(template: Template) -> None:
     functions = _resources(template, "AWS::Serverless::Function")
     roles = [f["Properties"]["Role"]["Fn::GetAtt"][0] for f in functions.values()]
-    assert len(set(roles)) == len(functions) == 10
+    assert len(set(roles)) == len(functions) == 11
     assert "DefaultRole" not in template["Resources"]
     assert "replaced-by-infra" not in json.dumps(template)
 
@@ -300,7 +300,8 @@ def test_the_roles_allow_only_item_actions_on_their_own_tables(template: Templat
 
 
 def test_a_scheduled_start_reads_the_program_and_touches_little_else(template: Template) -> None:
-    for function in ("YearlyPointsReset", "TierReview", "CouponExpiry", "BirthdayGifts", "PointsExpiring"):
+    for function in ("YearlyPointsReset", "TierReview", "CouponExpiry", "BirthdayGifts", "PointsExpiring",
+                     "CheckoutExpiry"):
         statements = _statements(template, f"{function}Role")
         tables = [s for s in statements if s["Sid"].endswith("Items")]
         assert [(s["Sid"], s["Action"]) for s in tables] == [("SettingTableItems", list(access.READ))], function
