@@ -2,12 +2,15 @@
 from __future__ import annotations
 
 import copy
+import json
+import os
+import uuid
 from pathlib import Path
 
 import pytest
 from helpers import Api
 
-from chalicelib.config import settings
+from chalicelib.config import SECRET_SETTINGS, settings
 from chalicelib.domain.program import DEFAULT_PROGRAM
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -66,18 +69,29 @@ def test_a_clock_without_a_real_instant_is_refused(api: Api, now) -> None:
     assert status == 400 and body["error"]["code"] == "VALIDATION_ERROR"
 
 
-def test_the_clock_routes_do_not_exist_outside_the_local_stage() -> None:
+def test_the_clock_routes_do_not_exist_outside_the_local_stage(store_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """In the `prod` stage, whose secrets come from Secrets Manager (the embedded server's)."""
+    import boto3
     from chalice.test import Client
 
     from app import app
 
+    secrets = boto3.client("secretsmanager", endpoint_url=store_url, region_name="us-east-1")
+    secret = secrets.create_secret(Name=f"prod-{uuid.uuid4().hex[:8]}",
+                                   SecretString=json.dumps({name: os.environ[name] for name in SECRET_SETTINGS}))
     settings.cache_clear()
     try:
-        with Client(app, stage_name="prod", project_dir=str(REPO_ROOT)) as prod_client:
-            for method in ("PUT", "DELETE"):
-                status, body = Api(prod_client).call(method, "/v1/admin/clock",
-                                                     {"now": "2027-01-01T00:00:00+08:00"}, admin=True)
-                assert (status, body["error"]["code"]) == (404, "NOT_FOUND")
+        with monkeypatch.context() as environ:
+            for name in SECRET_SETTINGS:
+                environ.delenv(name)
+            environ.setenv("SECRET_IDS", secret["ARN"])
+            environ.setenv("SECRET_SETTINGS", ",".join(SECRET_SETTINGS))
+            environ.setenv("AWS_ENDPOINT_URL_SECRETS_MANAGER", store_url)
+            with Client(app, stage_name="prod", project_dir=str(REPO_ROOT)) as prod_client:
+                for method in ("PUT", "DELETE"):
+                    status, body = Api(prod_client).call(method, "/v1/admin/clock",
+                                                         {"now": "2027-01-01T00:00:00+08:00"}, admin=True)
+                    assert (status, body["error"]["code"]) == (404, "NOT_FOUND")
     finally:
         settings.cache_clear()
     assert settings().stage == "local"
