@@ -1,4 +1,5 @@
-"""The test session's local stack: one embedded DynamoDB and one fake WeChat for every test.
+"""The test session's local stack: one embedded DynamoDB and one fake WeChat for every test (under
+pytest-xdist, one per worker, each with its own table prefix; `make test` keeps a module on one worker).
 
 `pytest_configure` sets the environment before any test module imports `chalicelib.store` (its
 pynamodb models read the table prefix and endpoint at import), then creates the tables and seeds
