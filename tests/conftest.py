@@ -1,4 +1,5 @@
-"""The test session's local stack: one embedded DynamoDB and one fake WeChat for every test.
+"""The test session's local stack: one embedded DynamoDB and one fake WeChat for every test (under
+pytest-xdist, one per worker, each with its own table prefix; `make test` keeps a module on one worker).
 
 `pytest_configure` sets the environment before any test module imports `chalicelib.store` (its
 pynamodb models read the table prefix and endpoint at import), then creates the tables and seeds
@@ -7,6 +8,7 @@ the default program. Tests share the tables: each one uses its own WeChat users 
 """
 from __future__ import annotations
 
+import fcntl
 import os
 import secrets
 import sys
@@ -31,6 +33,8 @@ _stack: dict[str, EmbeddedDynamoDB | FakeWeChat] = {}
 def pytest_configure(config: pytest.Config) -> None:
     """Set the test environment, start the session's store and fake WeChat, create and seed tables
     (in each pytest-xdist worker, not in the controller that only hands tests out)."""
+    config.addinivalue_line("markers", "alone: no other pytest-xdist worker runs a test meanwhile "
+                                       "(a test whose time budget holds only with the machine's CPU to itself)")
     if _distributes(config):
         return
     for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_REGION"):
@@ -73,6 +77,24 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     for server in reversed(list(_stack.values())):
         server.stop()
     _stack.clear()
+
+
+@pytest.fixture(autouse=True)
+def _cpu_turn(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Under pytest-xdist, a test marked `alone` runs while no other worker runs one: every test
+    holds a shared lock on a file of the session's temporary directory, an `alone` one holds it
+    exclusively. A gate taken around each acquisition keeps it fair: a waiting `alone` test holds
+    the gate, so the other workers start nothing new until it has had its turn."""
+    if not hasattr(request.config, "workerinput"):
+        yield
+        return
+    shared = tmp_path_factory.getbasetemp().parent  # the workers' basetemps are its children
+    mode = fcntl.LOCK_EX if request.node.get_closest_marker("alone") else fcntl.LOCK_SH
+    with (shared / "cpu-turn.gate").open("a") as gate, (shared / "cpu-turn.lock").open("a") as lock:
+        fcntl.flock(gate, fcntl.LOCK_EX)
+        fcntl.flock(lock, mode)
+        fcntl.flock(gate, fcntl.LOCK_UN)
+        yield  # the lock is released when the file closes
 
 
 @pytest.fixture(scope="session")
