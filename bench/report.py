@@ -44,6 +44,11 @@ def build_results(routes: dict[str, RouteResult], measured_wechat: dict[str, Any
     }
 
 
+def previous_results() -> dict[str, Any]:
+    """What bench/results.json holds now (empty before any run)."""
+    return json.loads(RESULTS_PATH.read_text(encoding="utf-8")) if RESULTS_PATH.exists() else {}
+
+
 def write_results(results: dict[str, Any]) -> None:
     """Write bench/results.json."""
     RESULTS_PATH.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
@@ -52,8 +57,8 @@ def write_results(results: dict[str, Any]) -> None:
 def record_section(name: str, measured: dict[str, Any]) -> None:
     """Put one section's figures into results.json, the others kept, and print the README table
     of a section that has one."""
-    results = json.loads(RESULTS_PATH.read_text(encoding="utf-8")) if RESULTS_PATH.exists() else {}
-    results[name] = measured
+    results = previous_results()
+    results[name.replace("-", "_")] = measured
     write_results(results)
     if name == "package":
         print(package_markdown(measured), file=sys.stderr)

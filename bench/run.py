@@ -34,7 +34,8 @@ time of the app.
 6. Times `python -X importtime -c "import app"` in fresh subprocesses
    (median of 5); then `package` (bench/package.py): the deployment zip's size, and the cold
    start of its unpacked copy under `python3.12 -I -S` (import, then the secrets read).
-7. Writes `bench/results.json` and prints the Markdown tables for the README.
+7. Writes `bench/results.json` (a section left out with a `--skip-…` option keeps the figures it
+   had there) and prints the Markdown tables for the README.
 
 A missed target is reported, never an error: the exit code is non-zero only when the bench
 itself cannot run.
@@ -67,7 +68,13 @@ from bench.first_touch import measure_first_touch  # noqa: E402
 from bench.imports import measure_import  # noqa: E402
 from bench.jobs import measure_member_day  # noqa: E402
 from bench.package import measure_package  # noqa: E402
-from bench.report import build_results, print_report, record_section, write_results  # noqa: E402
+from bench.report import (  # noqa: E402
+    build_results,
+    previous_results,
+    print_report,
+    record_section,
+    write_results,
+)
 from bench.reset import RESET_MEMBERS, measure_reset  # noqa: E402
 from bench.rfm import RFM_MEMBERS, measure_rfm  # noqa: E402
 from bench.routes import run_routes  # noqa: E402
@@ -131,6 +138,8 @@ def main(argv: list[str] | None = None) -> int:
     cli_import = None if args.skip_cli_import else run_section("cli-import", args)
     results = build_results(bench.results, measured_wechat, measure_import(), reset, first_touch, summary, rfm,
                             member_day, automations, cli_import, package)
+    kept = previous_results()  # a section left out keeps its last figures
+    results.update({name: kept.get(name) for name, value in results.items() if value is None})
     write_results(results)
     print_report(results)
     return 0
