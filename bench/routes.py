@@ -59,6 +59,12 @@ NOTES = {
 }
 
 
+def measure_routes(bench: Bench) -> dict[str, Any]:
+    """Every route's figures alone (`--section routes`), as results.json holds them."""
+    run_routes(bench)
+    return {route: result.as_json(TARGETS.get(route), NOTES.get(route)) for route, result in bench.results.items()}
+
+
 def run_routes(bench: Bench) -> None:
     """Measure every route of the brief, each on a cold and a warm call of its kind."""
     visitor, ann_signup = run_signup_routes(bench)

@@ -77,11 +77,12 @@ from bench.report import (  # noqa: E402
 )
 from bench.reset import RESET_MEMBERS, measure_reset  # noqa: E402
 from bench.rfm import RFM_MEMBERS, measure_rfm  # noqa: E402
-from bench.routes import run_routes  # noqa: E402
+from bench.routes import measure_routes, run_routes  # noqa: E402
 from bench.stack import Bench, in_process_app  # noqa: E402
 from bench.wechat import measure_wechat  # noqa: E402
 
 SECTIONS: dict[str, Callable[[Bench, argparse.Namespace], dict[str, Any]]] = {
+    "routes": lambda bench, args: measure_routes(bench),
     "package": lambda bench, args: measure_package(),
     "reset": lambda bench, args: measure_reset(bench, args.reset_members),
     "rfm": lambda bench, args: measure_rfm(bench, args.rfm_members),
