@@ -44,9 +44,7 @@ class LedgerPlan:
         self.keep_years = keep_years
         points, ready = matured(member.points, now, keep_years)
         self.points = points
-        balance = member.points.balance
-        for item in ready:
-            balance += item.points
+        for item, balance in ready:
             self._append(item.points, balance, "order", ref=item.order_id)
         self.points, expired = split_expired(points, now, keep_years)
         self._written_off = expired

@@ -306,6 +306,19 @@ def test_a_full_refund_gives_back_the_points_used_and_the_coupon(shop: Shop) -> 
     assert [c["coupon_id"] for c in shop.wallet(who)] == [coupon_id]
 
 
+def test_points_maturing_after_a_hold_lapsed_show_it_in_their_balance_after(shop: Shop) -> None:
+    """The `order` entry of pending points that matured after a hold lapsed showed the balance
+    without the held points come back (300 instead of 800): `balance_after` is the spendable balance."""
+    cash_shop(shop).set_program(order_points_pending_days=1)
+    who = rich(shop, 500)  # 600
+    hold(shop, who, checkout_id="c-1", points=500, expires_in_s=60)  # lapses at 10:01
+    shop.order(who.member_id, 20_000)  # 200 pending until tomorrow 10:00
+    set_now(at(2026, 3, 12, 10))
+    shop.adjust(who.member_id, 1)  # settles: the hold came back, then the order's points matured
+    assert [(e.reason, e.delta, e.balance_after) for e in shop.ledger(who.member_id)[:2]] == [
+        ("admin_adjust", 1, 801), ("order", 200, 800)]
+
+
 def test_the_figures_count_checkout_points_as_spent_and_the_coupon_as_used(shop: Shop) -> None:
     cash_shop(shop)
     who = rich(shop)
