@@ -52,7 +52,9 @@ NOTES = {
     "POST /v1/admin/checkouts/{checkout_id}/cancel":
         "Ends the member's hold without reading the member: the checkout is read, then one "
         "TransactWriteItems moves the hold's end to now (a document-path SET that also bumps the "
-        "member's version), releases the coupon and closes the checkout.",
+        "member's version), releases the coupon and closes the checkout. When the member owes points "
+        "or has closed the account (not measured here), that write is refused and two more follow: "
+        "checkout + member + program + coupon, then a TransactWriteItems settling the hold by a ledger plan.",
     "GET /v1/coupons":
         "Every page reads the member first, then the page: a closed account's coupons are removed after it "
         "closes, so the page alone cannot prove the account is live.",

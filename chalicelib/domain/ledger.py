@@ -44,9 +44,7 @@ class LedgerPlan:
         self.keep_years = keep_years
         points, ready = matured(member.points, now, keep_years)
         self.points = points
-        balance = member.points.balance
-        for item in ready:
-            balance += item.points
+        for item, balance in ready:
             self._append(item.points, balance, "order", ref=item.order_id)
         self.points, expired = split_expired(points, now, keep_years)
         self._written_off = expired
@@ -118,11 +116,12 @@ class LedgerPlan:
         self.flows.merge(points_flow(business_date(self.now), -points, "checkout"))
         return self._append(-points, self.points.balance, "checkout", ref=ref)
 
-    def release_holds(self) -> None:
-        """Return every held point to the balance (a closed account)."""
-        self.points, _ = matured(replace(self.points, holds=tuple(replace(h, expires_at=self.now)
-                                                                  for h in self.points.holds)),
-                                 self.now, self.keep_years)
+    def release_holds(self, checkout_id: str | None = None) -> None:
+        """End a checkout's hold now (every hold without `checkout_id`: a closed account), returning
+        its points to their years (a debt paid first)."""
+        ended = tuple(replace(h, expires_at=self.now) if checkout_id in (None, h.checkout_id) else h
+                      for h in self.points.holds)
+        self.points, _ = matured(replace(self.points, holds=ended), self.now, self.keep_years)
 
     def settled(self, member: Member) -> Member:
         """The member with this plan's points and ledger sequence."""

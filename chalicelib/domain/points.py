@@ -104,28 +104,31 @@ def split_expired(points: Points, now: datetime, keep_years: int) -> tuple[Point
     return replace(points, lots=live, holds=tuple(holds)), dict(expired)
 
 
-def matured(points: Points, now: datetime, keep_years: int) -> tuple[Points, list[PendingPoints]]:
+def matured(points: Points, now: datetime, keep_years: int) -> tuple[Points, list[tuple[PendingPoints, int]]]:
     """Move what has come due by `now` back into the lots, in the order it came due: pending points
     whose window has closed become a lot of their maturity year, holds that lapsed return their
     points to their years' lots. Each pays what is left of a debt first, as it would have at its
     instant, except held points whose year had already expired when their hold lapsed (they only
-    wait for `split_expired`). Returns the matured pending entries too, in the order they matured."""
+    wait for `split_expired`). Returns the matured pending entries too, in the order they matured,
+    each with the balance right after it (lapsed holds that came back before it included)."""
     ready = sorted((p for p in points.pending if p.available_at <= now), key=lambda p: p.available_at)
     lapsed = sorted((h for h in points.holds if h.expires_at <= now), key=lambda h: (h.expires_at, h.checkout_id))
     due = sorted([(p.available_at, 0, n) for n, p in enumerate(ready)] +
                  [(h.expires_at, 1, n) for n, h in enumerate(lapsed)])
     result = replace(points, pending=tuple(p for p in points.pending if p.available_at > now),
                      holds=tuple(h for h in points.holds if h.expires_at > now))
+    settled = []
     for at, kind, n in due:
         if kind == 0:
             result = apply_delta(result, ready[n].points, earning_year(at))
+            settled.append((ready[n], result.balance))
             continue
         for year, amount in sorted(lapsed[n].lots.items()):
             if lot_expires_at(year, keep_years) <= at:
                 result = replace(result, lots={**result.lots, year: result.lots.get(year, 0) + amount})
             else:
                 result = apply_delta(result, amount, year)
-    return result, ready
+    return result, settled
 
 
 def take_oldest(points: Points, wanted: int) -> tuple[Points, dict[int, int]]:

@@ -1,6 +1,7 @@
 """Checkout holds (§9): reserve a member's coupon and points while they pay, then confirm the
 payment into an order (points spent, coupon used) or cancel. Each is one transaction after its
-read; a hold is idempotent by checkout_id, a confirm by order_id."""
+read (a cancel that cannot end the hold unread reads and writes again: see `cancel`); a hold is
+idempotent by checkout_id, a confirm by order_id."""
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, replace
@@ -99,28 +100,70 @@ def get(uow: UnitOfWork, checkout_id: str) -> dict[str, Any]:
     return checkout_view(found, coupon, clock.now())
 
 
+class _MemberNeeded(Exception):
+    """The member's hold cannot be ended without reading the member (they owe points, or closed)."""
+
+
 def cancel(uow: UnitOfWork, checkout_id: str) -> dict[str, Any]:
     """Release an open hold's coupon and points (cancelling again changes nothing; a confirmed
     checkout is HoldClosed): one read and one transaction, which ends the member's hold without
-    reading the member (`members.end_hold`)."""
+    reading the member (`members.end_hold`). When that cannot be (the member owes points, or has
+    closed the account), two more: the checkout again with its member, program and coupon, and a
+    transaction that ends the hold by a ledger plan (so a debt is paid in the figures too)."""
+    seen: list[Checkout] = []
+
     def decide(read: dict[str, Any]) -> Decision[dict[str, Any]]:
         found: Checkout | None = read["checkout"]
         if found is None:
             raise NotFound("结算单不存在")
+        seen.append(found)
         now = clock.now()
         if found.status == CONFIRMED:
             raise HoldClosed(f"结算已确认为订单 {found.order_id}，不能取消")
         coupon = replace(found.coupon, held_by=None, held_until=None) if found.coupon else None
+        answer = checkout_view(replace(found, status=CANCELLED), coupon, now)
         if found.status == CANCELLED:
-            return Decision(checkout_view(found, coupon, now), (), status=200)
+            return Decision(answer, (), status=200)
         writes: list[Write] = [checkouts.close(found, CANCELLED, now)]
-        if found.is_open(now) and found.points_used:
-            writes.append(members.end_hold(found.member_id, checkout_id, now))
-        if found.is_open(now) and found.coupon_id:
-            writes.append(coupons.unhold(found.member_id, found.coupon_id, checkout_id))
-        return Decision(checkout_view(replace(found, status=CANCELLED), coupon, now), writes, status=200)
+        if found.is_open(now):
+            writes += _release(found, read, now) if "member" in read else _end_hold(found, now)
+        return Decision(answer, writes, status=200)
 
-    return run(uow, Command({"checkout": checkouts.checkout(checkout_id)}, decide))[1]
+    try:
+        return run(uow, Command({"checkout": checkouts.checkout(checkout_id)}, decide))[1]
+    except _MemberNeeded:
+        member_id, coupon_id = seen[-1].member_id, seen[-1].coupon_id
+        reads: dict[str, Get[Any, Any]] = {"checkout": checkouts.checkout(checkout_id),
+                                           "member": members.member(member_id), "program": settings.program()}
+        if coupon_id:
+            reads["coupon"] = coupons.coupon(member_id, coupon_id)
+        return run(uow, Command(reads, decide))[1]
+
+
+def _end_hold(found: Checkout, now: datetime) -> list[Write]:
+    """End an open hold of points and coupon without reading them (_MemberNeeded when that cannot be)."""
+    writes: list[Write] = []
+    if found.points_used:
+        writes.append(members.end_hold(found.member_id, found.checkout_id, now, _MemberNeeded()))
+    if found.coupon_id:
+        writes.append(coupons.unhold(found.member_id, found.coupon_id, found.checkout_id, _MemberNeeded()))
+    return writes
+
+
+def _release(found: Checkout, read: dict[str, Any], now: datetime) -> list[Write]:
+    """End an open hold from its member (settled by a ledger plan) and coupon as read, if they
+    still hold it (a closed account holds nothing)."""
+    member: Member | None = read["member"]
+    program: Program = read["program"]
+    coupon: Coupon | None = read.get("coupon")
+    writes: list[Write] = []
+    if member is not None and member.points.hold_of(found.checkout_id) is not None:
+        plan = LedgerPlan(member, now=now, keep_years=program.keep_years)
+        plan.release_holds(found.checkout_id)
+        writes += save_member(member, member, program, now, plan=plan)
+    if coupon is not None and coupon.used_at is None and coupon.held_by == found.checkout_id:
+        writes.append(coupons.unhold(found.member_id, found.coupon_id or "", found.checkout_id))
+    return writes
 
 
 @dataclass(frozen=True)

@@ -291,11 +291,11 @@ def hold(coupon: Coupon, checkout_id: str, until: datetime, now: datetime) -> Up
                   condition=lacks(CouponRecord.used_at) & _not_held(now))
 
 
-def unhold(member_id: str, coupon_id: str, checkout_id: str) -> Update:
-    """End a checkout's hold of a coupon, if it still holds it."""
+def unhold(member_id: str, coupon_id: str, checkout_id: str, error: Exception | None = None) -> Update:
+    """End a checkout's hold of a coupon, if it still holds it (else `error`, by default StaleRead)."""
     return Update(CouponRecord, (member_id, coupon_id),
                   (assign(CouponRecord.held_by, None), assign(CouponRecord.held_until, None)),
-                  condition=eq(CouponRecord.held_by, checkout_id) & lacks(CouponRecord.used_at))
+                  condition=eq(CouponRecord.held_by, checkout_id) & lacks(CouponRecord.used_at), error=error)
 
 
 def give_back(coupon: Coupon) -> Update:

@@ -297,14 +297,20 @@ def save(before: Member, after: Member, entries: list[LedgerEntry], *, base_tier
     return writes
 
 
-def end_hold(member_id: str, checkout_id: str, at: datetime) -> Update:
+def end_hold(member_id: str, checkout_id: str, at: datetime, error: Exception) -> Update:
     """End a checkout's open hold of points at `at` without reading the member: the hold lapses
     then, and every read and write after it returns the points (`points.matured`). The version
-    moves on, so a write decided on the member as it was read before is decided again."""
+    moves on, so a write decided on the member as it was read before is decided again.
+
+    Only for an active member who still has the hold and owes nothing (else `error`): without a
+    debt, when a hold returns its points changes no earning year's lots (each point goes back to
+    its own year), so the figures (`analytics.by_earning_year`) need no update; with a debt, the
+    points that pay it depend on that instant, and the hold must be ended by a ledger plan."""
     return Update(MemberRecord, (member_id,),
                   (assign_entry(MemberRecord.holds, (checkout_id, "u"), int(at.timestamp())),
                    add(MemberRecord.version, 1)),
-                  condition=has_entry(MemberRecord.holds, checkout_id) & eq(MemberRecord.status, "active"))
+                  condition=has_entry(MemberRecord.holds, checkout_id) & eq(MemberRecord.status, "active")
+                  & (lacks(MemberRecord.debt) | eq(MemberRecord.debt, 0)), error=error)
 
 
 def new_record(member: Member, base_tier: str) -> MemberRecord:

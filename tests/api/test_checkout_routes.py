@@ -1,6 +1,7 @@
 """Checkout holds (§9) over HTTP: the Checkout shape, holds seen at once on the member, the wallet,
-the picker and every spending route, confirm into an order, cancel, the test clock moving past
-`expires_at`, a full refund, and bad input."""
+the picker and every spending route, confirm into an order, cancel (also while the member owes
+points, and after the account closed), the test clock moving past `expires_at`, a full refund, and
+bad input."""
 from __future__ import annotations
 
 from typing import Any
@@ -110,6 +111,22 @@ def test_cancel_releases_and_again_changes_nothing(api: Api, shop) -> None:
     status, refused = api.call("POST", "/v1/admin/checkouts/co-3/confirm", {"order_id": new_user(), "amount_fen": 17_500},
                                admin=True)
     assert (status, refused["error"]["code"]) == (409, "HOLD_CLOSED")
+
+
+def test_cancel_while_the_member_owes_points_or_after_the_account_closed(api: Api, shop) -> None:
+    """The store refuses the cancel's unread end of the hold when the member owes points or has
+    closed the account; the hold is then ended from the member as read."""
+    order = {"order_id": new_user(), "member_id": shop["member_id"], "amount_fen": 50_000}
+    assert api.call("POST", "/v1/admin/orders", order, admin=True)[0] == 201  # 500 points: 1,600
+    assert hold(api, shop, checkout_id="co-6", coupon_id=None, points_to_use=1_600, subtotal_fen=400_000)[0] == 201
+    api.call("POST", f"/v1/admin/orders/{order['order_id']}/refunds", {"refund_id": "r-1", "amount_fen": 50_000},
+             admin=True)  # claws back 500 of the 0 left
+    assert (points(api, shop)["balance"], points(api, shop)["held"]) == (-500, 1_600)
+    assert api.call("POST", "/v1/admin/checkouts/co-6/cancel", {}, admin=True)[1]["status"] == "cancelled"
+    assert (points(api, shop)["balance"], points(api, shop)["held"]) == (1_100, 0)
+    assert hold(api, shop, checkout_id="co-7")[0] == 201
+    assert api.call("DELETE", "/v1/members/me", token=shop["token"])[0] == 204
+    assert api.call("POST", "/v1/admin/checkouts/co-7/cancel", {}, admin=True)[1]["status"] == "cancelled"
 
 
 @pytest.mark.parametrize("body, status, code, field", [

@@ -6,11 +6,21 @@ from datetime import datetime, timedelta, timezone
 from hypothesis import given
 from hypothesis import strategies as st
 
+from chalicelib.domain.analytics import by_earning_year
 from chalicelib.domain.ledger import plan_change
 from chalicelib.domain.member import Member
-from chalicelib.domain.points import Points, apply_delta, expiry_schedule, lot_expires_at, split_expired
+from chalicelib.domain.points import (
+    HeldPoints,
+    PendingPoints,
+    Points,
+    apply_delta,
+    expiry_schedule,
+    lot_expires_at,
+    split_expired,
+)
 
 UTC = timezone.utc
+NEW_YEAR_EVE = datetime(2026, 12, 31, 15, 50, tzinfo=UTC)  # 23:50 Shanghai
 
 
 def test_lot_expires_at_shanghai_new_year_which_is_utc_1600_on_31_december() -> None:
@@ -49,6 +59,22 @@ def test_a_change_after_expiry_writes_the_expire_entry_first() -> None:
     assert [(e.seq, e.reason, e.delta, e.balance_after) for e in change.entries] == [
         (4, "expire", -100, 0), (5, "admin_adjust", 10, 10)]
     assert change.points == Points({2027: 10}) and change.seq == 5
+
+
+def test_ending_a_hold_early_moves_points_between_years_only_when_the_member_owes() -> None:
+    """Why a cancel may end a hold without a ledger plan only while the member owes nothing (fixed
+    with the analytics property test): a hold of 2026 points due back after 1 January 2027
+    (keep_years 0: they have expired by then), and pending points maturing in 2027 before it."""
+    hold = HeldPoints("c-1", {2026: 300}, datetime(2027, 1, 1, 1, tzinfo=UTC))  # 09:00 Shanghai
+    pending = (PendingPoints("o-1", 200, datetime(2026, 12, 31, 17, tzinfo=UTC)),)  # 01:00 Shanghai, 1 January
+
+    def ended_now(points: Points) -> Points:  # cancelled before midnight Shanghai
+        return Points(points.lots, points.debt, points.pending, (HeldPoints("c-1", hold.lots, NEW_YEAR_EVE),))
+
+    free, owing = Points({2026: 10}, 0, pending, (hold,)), Points({}, 250, pending, (hold,))
+    assert by_earning_year(ended_now(free), 0) == by_earning_year(free, 0) == {2026: 310, 2027: 200}
+    assert by_earning_year(owing, 0) == {2026: 300}  # the pending points pay the debt, the held ones expire
+    assert by_earning_year(ended_now(owing), 0) == {2026: 50, 2027: 200}  # the held ones pay it first
 
 
 @given(st.lists(st.tuples(st.integers(-500, 500), st.integers(0, 800)), max_size=40),
