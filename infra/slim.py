@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import glob
 import json
+import os
 import shutil
 import subprocess
 import tempfile
@@ -100,8 +101,10 @@ def compile_tree(tree: Path, python: str) -> None:
     own = [tree / name for name in OWN_CODE]
     dependencies = [path for path in tree.iterdir() if path not in own and (path.is_dir() or path.suffix == ".py")]
     compileall = [python, "-m", "compileall", "-q", "-j", "0"]
-    subprocess.run([*compileall, "--invalidation-mode", "unchecked-hash", *map(str, own)], check=True)
-    subprocess.run([*compileall, "-b", *map(str, dependencies)], check=True)
+    # beside the sources, whatever cache prefix the caller's environment sets (`make test` sets one)
+    env = {name: value for name, value in os.environ.items() if name != "PYTHONPYCACHEPREFIX"}
+    subprocess.run([*compileall, "--invalidation-mode", "unchecked-hash", *map(str, own)], check=True, env=env)
+    subprocess.run([*compileall, "-b", *map(str, dependencies)], check=True, env=env)
     for path in dependencies:
         for source in [path] if path.is_file() else path.rglob("*.py"):
             source.unlink()
