@@ -5,9 +5,12 @@ from __future__ import annotations
 import time
 from typing import Any
 
+import botocore.session
+from botocore.config import Config
 from botocore.exceptions import ClientError
 from pynamodb.models import Model
 
+from chalicelib.config import placement
 from chalicelib.store import (
     analytics,
     automations,
@@ -22,7 +25,6 @@ from chalicelib.store import (
     segments,
     settings,
 )
-from chalicelib.store.dynamo import shared_client
 
 ALL_MODELS: tuple[type[Model], ...] = (
     *members.MODELS, *ledger.MODELS, *orders.MODELS, *coupons.MODELS, *rewards.MODELS, *settings.MODELS,
@@ -45,11 +47,11 @@ def create_missing_tables() -> list[str]:
 
     Safe when several processes start at once on one endpoint: a table that another process
     created (`ResourceInUseException`), or that exists but is still CREATING, is waited for
-    until it is ACTIVE. Everything goes through the one shared client: each model's own
+    until it is ACTIVE. Everything goes through one client (`setup_client`): each model's own
     connection would build a botocore client of its own, about 0.2 s of CPU each and as much
     again to free them when the process ends.
     """
-    client = shared_client()
+    client = setup_client()
     existing: set[str] = set()
     start: dict[str, str] = {}
     while True:
@@ -75,6 +77,16 @@ def create_missing_tables() -> list[str]:
             client.update_time_to_live(TableName=name, TimeToLiveSpecification={
                 "AttributeName": model.get_attributes()[TTL_ATTRIBUTES[model]].attr_name, "Enabled": True})
     return created
+
+
+def setup_client() -> Any:
+    """A DynamoDB client with pynamodb's patient budget (15 s to connect, 30 s to read, retried),
+    not the request budget of the shared client: a local stack starting on a busy machine waits
+    for its store rather than failing."""
+    conf = placement()
+    config = Config(connect_timeout=15, read_timeout=30, retries={"total_max_attempts": 4, "mode": "standard"})
+    return botocore.session.get_session().create_client(
+        "dynamodb", region_name=conf.aws_region, endpoint_url=conf.dynamodb_endpoint_url, config=config)
 
 
 def create_table_request(model: type[Model]) -> dict[str, Any]:
