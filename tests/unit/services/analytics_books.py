@@ -1,22 +1,27 @@
 """The §7 summary recomputed by brute force from the raw stored records, for
 `test_uow_analytics_properties.py`: members (joined, closed), ledger entries, orders and refunds,
-coupons, redemptions, plus the interaction events the test sent (the store keeps only today's
-counts of them). Nothing here calls the analytics code under test (`domain/analytics.py`,
+coupons, redemptions, checkouts, plus the interaction events the test sent (the store keeps only
+today's counts of them). Nothing here calls the analytics code under test (`domain/analytics.py`,
 `domain/summary.py`, `services/figures.py`): every figure follows the contract's definition.
 
 - A figure dated by an instant counts on that instant's Shanghai date; order points (and an order's
   coupon) on the order's paid date.
-- Pending order points: an order is *held* when `paid_at + order_points_pending_days` is after the
-  instant it was recorded. Its points are issued on the paid date and pending until the maturity
-  date; a refund before maturity cancels (claws back) the refund's share, by the §6 formula, from
-  the pending points; a closure before maturity forfeits what is left. The `order` entry written
-  when held points mature is a settlement, not an issue.
-- Expired points come from a replay of each member's lots (earning year of the entry's instant, or
-  of the maturity instant for matured points; oldest first; credits pay debt first), every
-  1 January 00:00 Shanghai up to now, whether or not an `expire` entry was written.
+- Pending order points: an order's points are *pending* when `paid_at + order_points_pending_days`
+  is after the instant it was recorded. They are issued on the paid date and pending until the
+  maturity date; a refund before maturity cancels (claws back) the refund's share, by the §6
+  formula, from the pending points; a closure before maturity forfeits what is left. The `order`
+  entry written when pending points mature is a settlement, not an issue.
+- Expired points come from a replay of each member's lots and checkout holds (`analytics_lots`:
+  earning year of the entry's instant, or of the maturity instant for matured points; oldest first;
+  credits pay debt first; held points expire with their year), every 1 January 00:00 Shanghai up
+  to now, whether or not an `expire` entry was written.
+- Checkouts (§9): a hold writes no entry, so its points stay in the stock (`outstanding`) until its
+  confirm's `checkout` entry spends them (`spent`, on the confirm's date); the points a full refund
+  gives back are a `refund` credit (`issued`); the order a confirm records counts as any order.
 - Outstanding at the end of a date is every spendable-balance change dated up to it (matured points
-  on their maturity date) less what expired up to it; pending is the held points not yet matured,
-  cancelled or forfeited at the end of that date.
+  on their maturity date) less what expired up to it; pending is the pending points not yet matured,
+  cancelled or forfeited at the end of that date. Now, the stocks are what the members see: their
+  balances plus their held points, and their pending points.
 """
 from __future__ import annotations
 
@@ -26,7 +31,9 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from chalicelib.clock import SHANGHAI, shanghai_start_of
+import analytics_lots as lots_
+
+from chalicelib.store.checkouts import CheckoutRecord
 from chalicelib.store.coupons import CouponRecord
 from chalicelib.store.ledger import LedgerRecord
 from chalicelib.store.members import MemberRecord
@@ -38,9 +45,7 @@ DAILY = ("new_members", "orders", "revenue_fen", "points_issued", "points_spent"
 Tables = dict[str, dict[Any, Any]]
 
 
-def day_of(instant: datetime) -> date:
-    """The Shanghai date of an instant."""
-    return instant.astimezone(SHANGHAI).date()
+day_of = lots_.day_of
 
 
 def rows(tables: Tables, model: Any, extra: list[dict[str, Any]] | None = None) -> list[Any]:
@@ -50,8 +55,8 @@ def rows(tables: Tables, model: Any, extra: list[dict[str, Any]] | None = None) 
 
 
 @dataclass
-class Hold:
-    """An order's pending points: held on `paid`, maturing at `matures`; `left` after cancellations
+class PendingOrder:
+    """An order's pending points: issued on `paid`, maturing at `matures`; `left` after cancellations
     and forfeits (what matures)."""
 
     member_id: str
@@ -73,15 +78,16 @@ class Books:
     stock: Counter[date] = field(default_factory=Counter)  # spendable-balance changes
     pending: list[tuple[date, date, int]] = field(default_factory=list)  # [from, until) += points
     expired: Counter[date] = field(default_factory=Counter)
-    balances: dict[str, tuple[int, int]] = field(default_factory=dict)  # replayed (balance, pending) now
-    holds: list[Hold] = field(default_factory=list)
+    balances: dict[str, tuple[int, int, int]] = field(default_factory=dict)  # replayed (balance, pending, held) now
+    pending_orders: list[PendingOrder] = field(default_factory=list)
     ahead: Counter[str] = field(default_factory=Counter)  # points of orders paid after today (a few minutes)
     notes: Counter[str] = field(default_factory=Counter)  # situations the records show (test statistics)
 
     def now_totals(self, now: datetime) -> tuple[int, int]:
-        """What the members' balances and pending points must sum to now, by the stocks at the end of
-        today: less the pending points that mature later today, plus those of orders paid after today."""
-        later = sum(h.left for h in self.holds if h.matures > now and day_of(h.matures) == day_of(now))
+        """What the members' balances (with their held points) and pending points must sum to now, by
+        the stocks at the end of today: less the pending points that mature later today, plus those
+        of orders paid after today."""
+        later = sum(h.left for h in self.pending_orders if h.matures > now and day_of(h.matures) == day_of(now))
         _, outstanding, pending = stocks(self, day_of(now))
         return outstanding - later + self.ahead["outstanding"], pending + later + self.ahead["pending"]
 
@@ -107,22 +113,28 @@ def build(tables: Tables, *, pending_days: int, keep_years: int, now: datetime,
         books.active[redemption.member_id].add(day_of(redemption.created_at))
     for member_id, at in events:
         books.active[member_id].add(day_of(at))
-    holds = {o.order_id: _hold(books, o, refunds[o.order_id], pending_days)
-             for o in orders.values() if _held(o, pending_days)}
-    books.holds = list(holds.values())
-    books.ahead["pending"] = sum(h.points for h in books.holds if h.paid > day_of(now))  # cancellations: dated
+    pending = {o.order_id: _pending_order(books, o, refunds[o.order_id], pending_days)
+               for o in orders.values() if _is_pending(o, pending_days)}
+    books.pending_orders = list(pending.values())
+    books.ahead["pending"] = sum(h.points for h in books.pending_orders if h.paid > day_of(now))  # cancellations: dated
     entries: dict[str, list[Any]] = defaultdict(list)
     for entry in sorted(rows(tables, LedgerRecord), key=lambda e: (e.member_id, e.seq)):
-        if entry.reason == "order" and entry.ref in holds:
-            continue  # held points maturing: counted when held
+        if entry.reason == "order" and entry.ref in pending:
+            continue  # pending points maturing: counted when issued
         entries[entry.member_id].append(entry)
         if entry.reason != "expire":
             _entry(books, entry, orders)
         if entry.reason == "order" and day_of(orders[entry.ref].paid_at) > day_of(now):
             books.ahead["outstanding"] += int(entry.delta)
+    spent_at = {e.ref: e.created_at for mine in entries.values() for e in mine if e.reason == "checkout"}
+    reserved = lots_.reservations(rows(tables, CheckoutRecord), spent_at, books.closed, books.notes)
     for member_id in books.joined:
-        mine = [h for h in holds.values() if h.member_id == member_id]
-        books.balances[member_id] = _replay(books, entries[member_id], mine, keep_years, now)
+        mine = [h for h in pending.values() if h.member_id == member_id]
+        matured = [(h.matures, h.left) for h in mine if h.left]
+        replayed = lots_.replay(lots_.Lots(keep_years, books.expired, books.notes), entries[member_id], matured,
+                                [r for r in reserved if r.member_id == member_id], now)
+        books.balances[member_id] = (replayed.balance, sum(h.left for h in mine if h.matures > now),
+                                     replayed.held_total)
     return books
 
 
@@ -153,38 +165,38 @@ def _coupons(books: Books, coupons: list[Any]) -> None:
             books.active[coupon.member_id].add(day_of(coupon.obtained_at))
 
 
-def _held(order: Any, pending_days: int) -> bool:
+def _is_pending(order: Any, pending_days: int) -> bool:
     return int(order.points_awarded) > 0 and order.paid_at + timedelta(days=pending_days) > order.created_at
 
 
-def _hold(books: Books, order: Any, refunds: list[Any], pending_days: int) -> Hold:
-    """A held order's points: issued and pending from the paid date; each refund before maturity
+def _pending_order(books: Books, order: Any, refunds: list[Any], pending_days: int) -> PendingOrder:
+    """A pending order's points: issued and pending from the paid date; each refund before maturity
     cancels its share (clawed back); a closure before maturity forfeits the rest."""
     points, amount = int(order.points_awarded), int(order.amount_fen)
-    hold = Hold(order.member_id, points, day_of(order.paid_at), order.paid_at + timedelta(days=pending_days), points)
-    matures_on = day_of(hold.matures)
-    books.flows[(hold.paid, "points_issued")] += points
-    books.pending.append((hold.paid, matures_on, points))
+    due = PendingOrder(order.member_id, points, day_of(order.paid_at), order.paid_at + timedelta(days=pending_days), points)
+    matures_on = day_of(due.matures)
+    books.flows[(due.paid, "points_issued")] += points
+    books.pending.append((due.paid, matures_on, points))
     refunded = taken = 0
     for refund in refunds:
         refunded += int(refund.amount_fen)
         share = points * refunded // amount - taken
         taken += share
-        if refund.created_at < hold.matures:
-            _drop(books, hold, share, refund.created_at, "points_clawed_back")
+        if refund.created_at < due.matures:
+            _drop(books, due, share, refund.created_at, "points_clawed_back")
             books.notes["pending cancelled"] += 1
     closed = books.closed.get(order.member_id)
-    if closed is not None and closed < hold.matures:
-        _drop(books, hold, hold.left, closed, "points_forfeited")
+    if closed is not None and closed < due.matures:
+        _drop(books, due, due.left, closed, "points_forfeited")
         books.notes["pending forfeited"] += 1
-    books.stock[matures_on] += hold.left
-    return hold
+    books.stock[matures_on] += due.left
+    return due
 
 
-def _drop(books: Books, hold: Hold, points: int, at: datetime, kind: str) -> None:
-    hold.left -= points
+def _drop(books: Books, due: PendingOrder, points: int, at: datetime, kind: str) -> None:
+    due.left -= points
     books.flows[(day_of(at), kind)] += points
-    books.pending.append((day_of(at), day_of(hold.matures), -points))
+    books.pending.append((day_of(at), day_of(due.matures), -points))
 
 
 def _entry(books: Books, entry: Any, orders: dict[str, Any]) -> None:
@@ -197,6 +209,7 @@ def _entry(books: Books, entry: Any, orders: dict[str, Any]) -> None:
         on = day_of(orders[entry.ref].paid_at)
         books.notes["late order across a year end"] += on.year != day_of(entry.created_at).year
     books.notes["closed with debt"] += reason == "account_closed" and delta > 0
+    books.notes["points used given back by a full refund"] += reason == "refund" and delta > 0
     books.stock[on] += delta
     if reason == "account_closed" or (reason == "admin_adjust" and delta < 0):
         books.flows[(on, "points_forfeited")] -= delta
@@ -208,48 +221,6 @@ def _entry(books: Books, entry: Any, orders: dict[str, Any]) -> None:
         books.flows[(on, "points_clawed_back")] -= delta
     else:
         assert delta == 0, f"a debit the contract does not name: {reason} {delta}"
-
-
-def _replay(books: Books, entries: list[Any], holds: list[Hold], keep_years: int, now: datetime) -> tuple[int, int]:
-    """Replay a member's lots up to now, booking what expires at each 1 January; answer the
-    spendable balance and the pending points now."""
-    events: list[tuple[datetime, int, int, int]] = [(e.created_at, 1, int(e.seq), int(e.delta)) for e in entries
-                                                    if e.reason != "expire"]
-    events += [(h.matures, 0, 0, h.left) for h in holds if h.left and h.matures <= now]
-    lots: dict[int, int] = {}
-    debt = 0
-    for at, kind, _, delta in sorted(events):
-        _expire(books, lots, at, keep_years)
-        books.notes["pending points matured into a debt"] += kind == 0 and debt > 0
-        debt = _apply(lots, debt, delta, at.astimezone(SHANGHAI).year)
-    _expire(books, lots, now, keep_years)
-    pending = sum(h.left for h in holds if h.matures > now)
-    return sum(lots.values()) - debt, pending
-
-
-def _expire(books: Books, lots: dict[int, int], at: datetime, keep_years: int) -> None:
-    for year in sorted(lots):
-        expires = shanghai_start_of(date(year + keep_years + 1, 1, 1))
-        if expires <= at:
-            books.expired[day_of(expires)] += lots.pop(year)
-            books.notes[f"expired after {keep_years + 1} year ends"] += 1
-
-
-def _apply(lots: dict[int, int], debt: int, delta: int, year: int) -> int:
-    """Credit (after paying the debt) into `year`'s lot, or debit the oldest lots first, then debt."""
-    if delta >= 0:
-        paid = min(debt, delta)
-        if delta > paid:
-            lots[year] = lots.get(year, 0) + delta - paid
-        return debt - paid
-    owed = -delta
-    for year_held in sorted(lots):
-        take = min(lots[year_held], owed)
-        lots[year_held] -= take
-        owed -= take
-        if not lots[year_held]:
-            del lots[year_held]
-    return debt + owed
 
 
 # ---- the expected summary --------------------------------------------------------------------------

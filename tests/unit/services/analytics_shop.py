@@ -1,5 +1,6 @@
 """The shop that `test_uow_analytics_properties.py` drives: random scenarios (a seed gives the
-program and the steps) played through the services over one in-memory unit of work.
+program and the steps) played through the services over one in-memory unit of work. The checkout
+steps (§9) are in `analytics_checkouts`; what the steps share (`World`) in `analytics_world`.
 
 A step is a tuple `(kind, *arguments)`; its arguments pick among the members, orders and requests
 the shop has at that moment (by index, modulo), so a scenario stays playable when steps are
@@ -8,24 +9,23 @@ removed from it (which is how a failing scenario is shrunk).
 from __future__ import annotations
 
 import random
-from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
+import analytics_checkouts as checkout_steps
+from analytics_world import World, attempt, close_account, pick, refund_order
 from builders import ADMIN, Shop, at, new_id, set_now
 
 from chalicelib import clock
 from chalicelib.clock import SHANGHAI
 from chalicelib.domain.tokens import Principal
-from chalicelib.errors import Conflict, Forbidden, NotAMember, NotFound, ValidationError
-from chalicelib.jobs import coupon_expiry, member_day, points_reset, tier_review
+from chalicelib.jobs import checkout_expiry, coupon_expiry, member_day, points_reset, tier_review
 from chalicelib.jobs.sharded import start as start_job
 from chalicelib.services import checkins, coupons, members, orders, points, rewards
 from chalicelib.services.members import Profile
 from chalicelib.store import orders as order_store
-from chalicelib.store.coupons import CouponRecord
 from chalicelib.store.memory import InMemoryUnitOfWork
 
 STARTS = [at(2025, 11, 20, 10), at(2025, 12, 30, 21), at(2026, 6, 14, 9)]
@@ -34,8 +34,8 @@ MOMENTS = [(23, 57, 0), (23, 59, 59), (0, 0, 0), (0, 0, 1)]
 CHECKIN = {"points": 5, "streak_bonuses": [{"day": 3, "points": 20}], "makeup": {"points_cost": 30, "monthly_limit": 2}}
 INTERACTIONS = [{"type": "review", "points": 10, "daily_cap": 2}, {"type": "share", "points": 2, "daily_cap": 5},
                 {"type": "like", "points": 1, "daily_cap": 0}]  # a `like` is always over the cap: no entry
-JOBS = {job.name: job for job in (points_reset.JOB, tier_review.JOB, member_day.JOB, coupon_expiry.JOB)}
-REFUSED = (Conflict, NotFound, NotAMember, ValidationError, Forbidden)  # business refusals: nothing written
+JOBS = {job.name: job for job in (points_reset.JOB, tier_review.JOB, member_day.JOB, coupon_expiry.JOB,
+                                   checkout_expiry.JOB)}
 # minutes between payment and recording (an order recorded late); -4: paid four minutes ahead (allowed)
 LATE_MINUTES = [0, 0, 0, 0, 0, 0, -4, 3, 90, 60 * 20, 60 * 24 * 3, 60 * 24 * 12, 60 * 24 * 40]
 
@@ -62,23 +62,26 @@ def draw(rng: random.Random) -> dict[str, Callable[[], tuple[Any, ...]]]:
         "order": lambda: (who(), rng.choice([rng.randint(1, 30_000), rng.randint(30_000, 400_000)]),
                           rng.choice(LATE_MINUTES), rng.random() < 0.5),
         "reuse": lambda: (rng.randint(8_000, 50_000),),
-        "refund": lambda: (rng.randrange(8), rng.choice([1, 30, 50, 100, 100]), rng.random() < 0.3),
+        "refund": lambda: (rng.randrange(8), rng.choice([1, 30, 50, 100, 100]),
+                           rng.choices(["", "coupon", "checkout", "holding"], [50, 25, 15, 10])[0]),
         "checkin": lambda: (who(),), "makeup": lambda: (who(), rng.randint(1, 30)),
         "signup": lambda: (rng.random() < 0.5,), "resignup": lambda: (who(),),
         "redeem": lambda: (who(), rng.random() < 0.4), "claim": lambda: (who(),), "issue": lambda: (who(),),
         "event": lambda: (who(), rng.choice([rule["type"] for rule in INTERACTIONS])),
         "adjust": lambda: (who(), rng.choice([rng.randint(-300, -1), rng.randint(1, 300)])),
-        "close": lambda: (who(), rng.random() < 0.5), "replay": lambda: (rng.randrange(50),),
+        "close": lambda: (who(), rng.choice(["any", "debt", "debt", "hold"])), "replay": lambda: (rng.randrange(50),),
         "wait": lambda: (rng.choice([30, 600, 3600]),), "later": lambda: (rng.randint(1, 20),),
         "days": lambda: (rng.randint(1, 45),), "month_end": lambda: (rng.choice(MOMENTS),),
         "year_end": lambda: (rng.choice(MOMENTS), rng.random() < 0.5), "job": lambda: (rng.choice(list(JOBS)),),
         "check": lambda: (rng.randrange(10**6), rng.randrange(10**6)),
+        **checkout_steps.draw(rng),
     }
 
 
 WEIGHTS = {"order": 14, "reuse": 2, "refund": 7, "checkin": 6, "makeup": 3, "signup": 3, "resignup": 1, "redeem": 5, "claim": 4,
            "issue": 2, "event": 5, "adjust": 5, "close": 2, "replay": 3, "wait": 4, "later": 4, "days": 5,
-           "month_end": 2, "year_end": 3, "job": 2, "check": 2}
+           "month_end": 2, "year_end": 3, "job": 2, "check": 1.5, "hold": 5, "new_year_hold": 2, "confirm": 3,
+           "cancel": 2}
 
 
 def scenario(seed: int, length: tuple[int, int] = (30, 50)) -> Scenario:
@@ -89,31 +92,6 @@ def scenario(seed: int, length: tuple[int, int] = (30, 50)) -> Scenario:
     arguments = draw(rng)
     return Scenario(seed, seed % 2, [0, 3, 15][seed // 2 % 3], STARTS[seed // 6 % 3], rng.random() < 0.5,
                     [(kind, *arguments[kind]()) for kind in kinds], (rng.randrange(10**6), rng.randrange(10**6)))
-
-
-@dataclass
-class World:
-    """The shop under test and what the test sent it (ids to pick from, replays, the events)."""
-
-    shop: Shop
-    keep_years: int
-    pending_days: int
-    start: date
-    template_id: str = ""
-    gift_id: str = ""
-    coupon_reward_id: str = ""
-    members: list[Principal] = field(default_factory=list)
-    closed: list[Principal] = field(default_factory=list)
-    orders: list[str] = field(default_factory=list)
-    given_back: list[str] = field(default_factory=list)  # orders with a coupon, refunded in full
-    replays: list[Callable[[], Any]] = field(default_factory=list)
-    archived: list[dict[str, Any]] = field(default_factory=list)  # coupons of closed accounts, as stored
-    events: list[tuple[str, datetime]] = field(default_factory=list)  # interaction events recorded
-    stats: Counter[str] = field(default_factory=Counter)
-
-    @property
-    def uow(self) -> InMemoryUnitOfWork:
-        return self.shop.uow
 
 
 def play(plan: Scenario, check: Callable[[World, int, int], None]) -> World:
@@ -144,7 +122,8 @@ def open_shop(plan: Scenario) -> World:
     shop.set_program(points_expiry={"keep_years": plan.keep_years}, order_points_pending_days=plan.pending_days,
                      checkin=CHECKIN, interactions=INTERACTIONS, signup_gift={"points": 100, "coupon_template_ids": gift},
                      member_days={"days_of_month": [1, 8, 18, 28], "multiplier_pct": 200,
-                                  "coupon_template_id": gift[0] if gift else None})
+                                  "coupon_template_id": gift[0] if gift else None},
+                     points_redemption=checkout_steps.POINTS_REDEMPTION)
     world.members.append(shop.member())
     signup(world, True)
     signup(world, True)
@@ -152,21 +131,6 @@ def open_shop(plan: Scenario) -> World:
 
 
 # ---- the steps -------------------------------------------------------------------------------------
-
-def attempt(world: World, name: str, action: Callable[[], Any]) -> bool:
-    """Run a request that the rules may refuse; whether it was accepted."""
-    try:
-        action()
-    except REFUSED as refusal:
-        world.stats[f"{name} refused: {type(refusal).__name__}"] += 1
-        return False
-    world.stats[name] += 1
-    return True
-
-
-def pick(world: World, index: int) -> Principal | None:
-    return world.members[index % len(world.members)] if world.members else None
-
 
 def signup(world: World, invited: bool) -> None:
     code = world.shop.view(world.members[0])["referral_code"] if invited and world.members else None
@@ -202,8 +166,9 @@ def order(world: World, index: int, amount: int, late_minutes: int, with_coupon:
         set_now(max(clock.now(), clock.shanghai_start_of(clock.business_date()) + timedelta(hours=23, minutes=58)))
     paid_at = clock.now() - timedelta(minutes=late_minutes) if late_minutes else None
     coupon_id = subtotal = None
-    if with_coupon:  # a coupon given back by a full refund if there is one, else the soonest to expire
-        wallet = [c["coupon_id"] for c in coupons.wallet(world.uow, member, "unused", limit=100, cursor=None)["items"]]
+    if with_coupon:  # a coupon given back by a full refund if there is one, else the soonest to expire (not held)
+        wallet = [c["coupon_id"] for c in coupons.wallet(world.uow, member, "unused", limit=100, cursor=None)["items"]
+                  if not c["held"]]
         if wallet:
             given_back = [world.uow.read(o=order_store.order(o))["o"].coupon_id for o in reversed(world.given_back)]
             coupon_id = next((c for c in given_back if c in wallet), wallet[0])
@@ -222,24 +187,21 @@ def reuse(world: World, amount: int) -> None:
         order(world, owners[found.member_id], amount, 0, True)
 
 
-def refund(world: World, index: int, pct: int, with_coupon: bool) -> None:
-    """Refund a share of what is left of a recent order (100: all of it), or of the latest order
-    that used a coupon if asked (its full refund gives the coupon back for another order)."""
+def refund(world: World, index: int, pct: int, prefer: str) -> None:
+    """Refund a share of what is left of a recent order (100: all of it); or, if asked, all of the
+    latest order that used a coupon (`coupon`: its full refund gives the coupon back for another
+    order), or a share of the latest confirmed checkout that used points (`checkout`: a full refund
+    gives them back) or of a recent order of a member holding points now (`holding`)."""
     if not world.orders:
         return
     order_id = world.orders[-1 - index % len(world.orders)]
-    found = world.uow.read(o=order_store.order(order_id))["o"]
-    for other in reversed(world.orders) if with_coupon else []:
-        if (used := world.uow.read(o=order_store.order(other))["o"]).coupon_id:
-            order_id, found, pct = other, used, 100
+    for other in reversed(world.orders) if prefer == "coupon" else []:
+        if world.uow.read(o=order_store.order(other))["o"].coupon_id:
+            order_id, pct = other, 100
             break
-    left = found.amount_fen - found.refunded_fen
-    amount, refund_id = (left if pct == 100 else max(1, left * pct // 100)), new_id("f")
-    if attempt(world, "refund" + (" of the rest" if pct == 100 else ""),
-               lambda: orders.record_refund(world.uow, order_id, refund_id, amount)):
-        world.replays.append(lambda: orders.record_refund(world.uow, order_id, refund_id, amount))
-        if found.coupon_id and amount == left:
-            world.given_back.append(order_id)
+    if prefer in ("checkout", "holding"):
+        order_id = checkout_steps.preferred_order(world, prefer) or order_id
+    refund_order(world, order_id, pct)
 
 
 def redeem(world: World, index: int, coupon: bool) -> None:
@@ -284,19 +246,18 @@ def adjust(world: World, index: int, delta: int) -> None:
             world.replays.append(lambda: world.shop.adjust(member.member_id or "", delta, request_id=request_id))
 
 
-def close(world: World, index: int, in_debt: bool) -> None:
-    """Delete an account (not the last one; one owing points if asked and there is one), keeping (as
-    the test's archive) the coupons the deletion removes."""
+def close(world: World, index: int, mode: str) -> None:
+    """Delete an account (not the last one; if asked and there is one, one owing points (`debt`) or
+    one whose points an open checkout holds (`hold`)), keeping (as the test's archive) the coupons
+    the deletion removes."""
     if len(world.members) < 2 or (member := pick(world, index)) is None:
         return
-    if in_debt:
+    if mode == "debt":
         member = next((m for m in world.members if world.shop.balance(m) < 0), member)
-    table = world.uow.tables.get(CouponRecord.Meta.table_name, {})
-    world.archived += [raw for raw in table.values() if raw["member_id"]["S"] == member.member_id]
-    members.delete_me(world.uow, member)
-    world.members.remove(member)
-    world.closed.append(member)
-    world.stats["close"] += 1
+    if mode == "hold":
+        holding = checkout_steps.holders(world)
+        member = next((m for m in world.members if m.member_id in holding), member)
+    close_account(world, member)
 
 
 def replay(world: World, index: int) -> None:
@@ -347,6 +308,6 @@ STEPS: dict[str, Callable[..., None]] = {
     "signup": signup, "resignup": resignup, "reuse": reuse, "checkin": check_in, "makeup": make_up, "order": order, "refund": refund,
     "redeem": redeem, "claim": claim, "issue": issue, "event": interaction, "adjust": adjust, "close": close,
     "replay": replay, "wait": wait, "later": later, "days": days, "month_end": month_end, "year_end": year_end,
-    "job": job,
+    "job": job, **checkout_steps.STEPS,
 }
 CLOCK_STEPS = ("wait", "later", "days", "month_end", "year_end")
