@@ -6,8 +6,22 @@ import { ApiError } from './api.js'
 const FIELD_ERRORS = Symbol('field-errors')
 
 /** A toast with the API's Chinese message (or the error's own). */
-export function showError(error) {
+function showError(error) {
   ElMessage.error({ message: error.message, grouping: true })
+}
+
+/** Runs `work` with `busy` (a ref, optional) true meanwhile; a failure is shown as a toast and
+ * resolves to undefined. */
+export async function attempt(work, busy = null) {
+  if (busy) busy.value = true
+  try {
+    return await work()
+  } catch (caught) {
+    showError(caught)
+    return undefined
+  } finally {
+    if (busy) busy.value = false
+  }
 }
 
 /** A form's field errors, provided to the FormField components inside it. */
