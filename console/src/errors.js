@@ -49,6 +49,21 @@ export function provideFieldErrors() {
     clear() {
       error.value = null
     },
+    /** Runs the form's `work` with `busy` true meanwhile, the last error cleared first and a new one
+     * taken as above; true when the work succeeded. */
+    async submit(work, busy) {
+      busy.value = true
+      errors.clear()
+      try {
+        await work()
+        return true
+      } catch (caught) {
+        errors.take(caught)
+        return false
+      } finally {
+        busy.value = false
+      }
+    },
   }
   provide(FIELD_ERRORS, errors)
   return errors
