@@ -4,10 +4,10 @@
    or `TABLE_PREFIX` or `WECHAT_ENCODING_AES_KEY` set at all, is left alone: an empty
    `WECHAT_ENCODING_AES_KEY` serves message push in plaintext mode). `TOKEN_SECRET`, `WECHAT_SECRET` and the admin key
    are fakes for the `local` stage only: no other stage has defaults for secrets.
-2. Unless `DYNAMODB_ENDPOINT_URL` is set, start an embedded DynamoDB (with fake AWS credentials);
-   unless `WECHAT_API_BASE_URL` is set, start the fake WeChat. Their URLs go into the environment.
-3. Serve the built merchant console on `CONSOLE_PORT` (default `PORT + 1`, see `devstack.console`)
+2. Serve the built merchant console on `CONSOLE_PORT` (default `PORT + 1`, see `devstack.console`)
    and allow its origin in the default `CORS_ORIGINS`.
+3. Unless `DYNAMODB_ENDPOINT_URL` is set, start an embedded DynamoDB (with fake AWS credentials);
+   unless `WECHAT_API_BASE_URL` is set, start the fake WeChat. Their URLs go into the environment.
 4. Create the missing tables and seed the default program, once the environment is final (the
    store models read it when first imported).
 5. Run `chalice local --stage local` as a child process with that environment until SIGINT or

@@ -20,3 +20,12 @@ export async function loadTemplates() {
 export function templateName(id) {
   return catalog.templates.find((template) => template.template_id === id)?.name ?? id
 }
+
+/** Creates an item of a catalog (`POST collection`) or, given the `current` one, changes it with only
+ * the fields that differ (`PATCH collection/<id>`: the API merges them and checks the whole). */
+export function saveItem(collection, idField, current, body) {
+  if (!current) return call('POST', collection, { body })
+  const changed = Object.fromEntries(Object.entries(body).filter(
+    ([name, value]) => JSON.stringify(value) !== JSON.stringify(current[name] ?? null)))
+  return call('PATCH', `${collection}/${encodeURIComponent(current[idField])}`, { body: changed })
+}

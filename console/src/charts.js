@@ -4,48 +4,51 @@ import { SEGMENTS } from './format.js'
 const COLORS = ['#409eff', '#67c23a', '#e6a23c', '#f56c6c', '#909399', '#9b59b6']
 const GRID = { left: 48, right: 48, top: 36, bottom: 28, containLabel: true }
 
-function lines(daily, series, extra = {}) {
+/** What every daily chart shares: colours, tooltip, legend, grid and the dates along the bottom. */
+function daily(days) {
   return {
     color: COLORS,
     tooltip: { trigger: 'axis' },
     legend: { top: 0 },
     grid: GRID,
-    xAxis: { type: 'category', data: daily.map((day) => day.date.slice(5)) },
+    xAxis: { type: 'category', data: days.map((day) => day.date.slice(5)) },
+  }
+}
+
+/** Line charts of `series`: (name, the value of a day). */
+function lines(days, series) {
+  return {
+    ...daily(days),
     yAxis: { type: 'value', minInterval: 1 },
-    series: series.map(([name, value]) => ({ name, type: 'line', showSymbol: false, data: daily.map(value) })),
-    ...extra,
+    series: series.map(([name, value]) => ({ name, type: 'line', showSymbol: false, data: days.map(value) })),
   }
 }
 
 /** New and active members per day. */
-export function membersChart(daily) {
-  return lines(daily, [['新增会员', (d) => d.new_members], ['活跃会员', (d) => d.active_members]])
+export function membersChart(days) {
+  return lines(days, [['新增会员', (d) => d.new_members], ['活跃会员', (d) => d.active_members]])
 }
 
 /** Orders (bars) and revenue in 元 (line, right axis) per day. */
-export function ordersChart(daily) {
+export function ordersChart(days) {
   return {
-    color: COLORS,
-    tooltip: { trigger: 'axis' },
-    legend: { top: 0 },
-    grid: GRID,
-    xAxis: { type: 'category', data: daily.map((day) => day.date.slice(5)) },
+    ...daily(days),
     yAxis: [{ type: 'value', name: '订单', minInterval: 1 }, { type: 'value', name: '元' }],
     series: [
-      { name: '订单数', type: 'bar', data: daily.map((d) => d.orders) },
-      { name: '销售额（元）', type: 'line', yAxisIndex: 1, showSymbol: false, data: daily.map((d) => d.revenue_fen / 100) },
+      { name: '订单数', type: 'bar', data: days.map((d) => d.orders) },
+      { name: '销售额（元）', type: 'line', yAxisIndex: 1, showSymbol: false, data: days.map((d) => d.revenue_fen / 100) },
     ],
   }
 }
 
 /** Points issued and spent per day. */
-export function pointsChart(daily) {
-  return lines(daily, [['发放积分', (d) => d.points_issued], ['消耗积分', (d) => d.points_spent]])
+export function pointsChart(days) {
+  return lines(days, [['发放积分', (d) => d.points_issued], ['消耗积分', (d) => d.points_spent]])
 }
 
 /** Check-ins, coupons used and buyers per day. */
-export function engagementChart(daily) {
-  return lines(daily, [['签到', (d) => d.checkins], ['用券', (d) => d.coupons_used], ['下单会员', (d) => d.buyers]])
+export function engagementChart(days) {
+  return lines(days, [['签到', (d) => d.checkins], ['用券', (d) => d.coupons_used], ['下单会员', (d) => d.buyers]])
 }
 
 /** Members by tier at `as_of` (a doughnut). */

@@ -6,8 +6,22 @@ import { ApiError } from './api.js'
 const FIELD_ERRORS = Symbol('field-errors')
 
 /** A toast with the API's Chinese message (or the error's own). */
-export function showError(error) {
+function showError(error) {
   ElMessage.error({ message: error.message, grouping: true })
+}
+
+/** Runs `work` with `busy` (a ref, optional) true meanwhile; a failure is shown as a toast and
+ * resolves to undefined. */
+export async function attempt(work, busy = null) {
+  if (busy) busy.value = true
+  try {
+    return await work()
+  } catch (caught) {
+    showError(caught)
+    return undefined
+  } finally {
+    if (busy) busy.value = false
+  }
 }
 
 /** A form's field errors, provided to the FormField components inside it. */
@@ -34,6 +48,21 @@ export function provideFieldErrors() {
     },
     clear() {
       error.value = null
+    },
+    /** Runs the form's `work` with `busy` true meanwhile, the last error cleared first and a new one
+     * taken as above; true when the work succeeded. */
+    async submit(work, busy) {
+      busy.value = true
+      errors.clear()
+      try {
+        await work()
+        return true
+      } catch (caught) {
+        errors.take(caught)
+        return false
+      } finally {
+        busy.value = false
+      }
     },
   }
   provide(FIELD_ERRORS, errors)

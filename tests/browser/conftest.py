@@ -1,6 +1,12 @@
 """The browser tests' stack: one `python -m devstack` server (what `make run` runs) on tables of its
 own, with the console it serves and its default CORS origins, the data of `console_data`, and one
-headless Chromium for the whole module. Screenshots go to `test-output/browser/`."""
+headless Chromium (started while the server starts) for every test. Screenshots and the server's
+log go to `test-output/browser/`.
+
+The stack is not booted in the background during the other tests: the server's start and its data
+go through the session's embedded store, which lives in the pytest process, so they would slow the
+other tests (and starve under CPU-bound ones past the 30 s start limit).
+"""
 from __future__ import annotations
 
 import re
@@ -10,6 +16,7 @@ import signal
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -17,9 +24,24 @@ from console_data import StoreApi, make_store
 from console_driver import DESKTOP, Console, start_chromium
 from servers import ADMIN_KEY, REPO_ROOT, LiveServers, stop_process_group
 
-SCREENSHOTS = REPO_ROOT / "test-output" / "browser"
+OUTPUT = REPO_ROOT / "test-output" / "browser"
 BANNER_WAIT_SECONDS = 10
 CONSOLE_LINE = re.compile(r"^  console +(http://127\.0\.0\.1:\d+)/$", re.MULTILINE)
+
+
+@dataclass
+class Stack:
+    """The booted stack: the server processes, the data's API client and the console in Chromium."""
+
+    servers: LiveServers
+    api: StoreApi
+    console: Console
+
+    def close(self) -> None:
+        """Kill the server (nothing to shut down cleanly) and quit Chromium."""
+        for process in self.servers.processes.values():
+            stop_process_group(process, signal.SIGKILL)
+        self.console.browser.quit()
 
 
 def _console_url(log: Path) -> str:
@@ -33,27 +55,37 @@ def _console_url(log: Path) -> str:
     pytest.fail(f"no console URL in the banner:\n{log.read_text()}")
 
 
-@pytest.fixture(scope="package")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[StoreApi, Console]]:
-    """The data's API client and one headless Chromium on the console, for every test: one server
-    (started while Chromium starts) with the data made."""
+def _boot() -> Stack:
+    """Start the server and Chromium side by side, then make the data."""
     if not (REPO_ROOT / "console" / "dist" / "index.html").is_file():
         pytest.fail("the console is not built: `make test` builds it (or `make console`)")
-    shutil.rmtree(SCREENSHOTS, ignore_errors=True)
-    servers = LiveServers(tmp_path_factory.mktemp("console"))
+    shutil.rmtree(OUTPUT, ignore_errors=True)
+    OUTPUT.mkdir(parents=True)
+    servers = LiveServers(OUTPUT)
     with ThreadPoolExecutor(1) as pool:
         browser = pool.submit(start_chromium)
         try:
             # CORS_ORIGINS blank: the runner's default, the API's and the console's own origins.
             base_url = servers(TABLE_PREFIX=f"console-{secrets.token_hex(3)}-", CORS_ORIGINS="")
-            console_url = _console_url(servers.log_dir / f"live-server-{base_url.rsplit(':', 1)[1]}.log")
+            console_url = _console_url(OUTPUT / f"live-server-{base_url.rsplit(':', 1)[1]}.log")
             api = StoreApi(base_url, ADMIN_KEY)
             make_store(api)
-            yield api, Console(browser.result(), console_url, SCREENSHOTS)
-        finally:
-            for process in servers.processes.values():
-                stop_process_group(process, signal.SIGKILL)  # nothing to shut down cleanly
-            browser.result().quit()
+            return Stack(servers, api, Console(browser.result(), console_url, OUTPUT))
+        except BaseException:
+            servers.stop()
+            if browser.exception() is None:
+                browser.result().quit()
+            raise
+
+
+@pytest.fixture(scope="package")
+def stack() -> Iterator[tuple[StoreApi, Console]]:
+    """The data's API client and the console in Chromium, for every test."""
+    booted = _boot()
+    try:
+        yield booted.api, booted.console
+    finally:
+        booted.close()
 
 
 @pytest.fixture
