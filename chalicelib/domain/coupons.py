@@ -10,7 +10,7 @@ from typing import Any
 
 from chalicelib.clock import parse_instant, render, shanghai_start_of
 from chalicelib.domain.catalog_schema import TEMPLATE_CREATE, TEMPLATE_PATCH
-from chalicelib.errors import AppError, Forbidden, LimitReached, NotFound, OutOfStock, ValidationError
+from chalicelib.errors import AppError, CouponNotUsable, Forbidden, LimitReached, NotFound, OutOfStock, ValidationError
 
 SOURCES = ("claim", "redeem", "signup", "birthday", "member_day", "admin", "referral", "automation")
 TEMPLATE_FIELDS = ("name", "kind", "amount_off_fen", "percent_off_pct", "max_discount_fen", "min_spend_fen",
@@ -226,6 +226,17 @@ def unusable_reason(coupon: Coupon, subtotal_fen: int, at: datetime, *, now: dat
     if subtotal_fen < coupon.min_spend_fen:
         return f"订单金额未满 {coupon.min_spend_fen} 分"
     return None
+
+
+def usable(coupon: Coupon | None, subtotal_fen: int, at: datetime, *, now: datetime | None = None) -> Coupon:
+    """The coupon, if the order rules allow it on `subtotal_fen` paid at `at` (`unusable_reason`);
+    else CouponNotUsable (also when the member has no such coupon)."""
+    if coupon is None:
+        raise CouponNotUsable("优惠券不存在")
+    reason = unusable_reason(coupon, subtotal_fen, at, now=now)
+    if reason:
+        raise CouponNotUsable(reason)
+    return coupon
 
 
 def released(coupon: Coupon) -> Coupon:

@@ -11,14 +11,11 @@ from collections import Counter
 from typing import Any
 
 from chalicelib.domain.checkouts import EXPIRED, HELD, Checkout
-from chalicelib.domain.coupons import Coupon
-from chalicelib.domain.ledger import LedgerPlan
-from chalicelib.domain.member import Member
 from chalicelib.jobs.sharded import JobRun, ShardedJob
-from chalicelib.services.figures import save_member
+from chalicelib.services.checkouts import release
 from chalicelib.services.runner import Command, Decision
 from chalicelib.store import checkouts, coupons, members
-from chalicelib.store.parts import Get, Query, Write
+from chalicelib.store.parts import Get, Query
 
 NAME = "checkout-expiry"
 
@@ -33,15 +30,8 @@ def _handle(run: JobRun, lapsed: Checkout) -> Counter[str]:
         current: Checkout | None = read["checkout"]
         if current is None or current.status != HELD or current.expires_at > run.as_of:
             return Decision(False)
-        writes: list[Write] = [checkouts.close(current, EXPIRED, run.as_of)]
-        coupon: Coupon | None = read.get("coupon")
-        if coupon is not None and coupon.used_at is None and coupon.held_by == current.checkout_id:
-            writes.append(coupons.unhold(coupon.member_id, coupon.coupon_id, current.checkout_id))
-        member: Member | None = read["member"]
-        if member is not None and member.points.hold_of(current.checkout_id) is not None:
-            plan = LedgerPlan(member, now=run.as_of, keep_years=run.program.keep_years)
-            writes += save_member(member, member, run.program, run.as_of, plan=plan)
-        return Decision(True, writes)
+        return Decision(True, [checkouts.close(current, EXPIRED, run.as_of),
+                               *release(current, read["member"], run.program, read.get("coupon"), run.as_of)])
 
     reads: dict[str, Get[Any, Any]] = {"checkout": checkouts.checkout(lapsed.checkout_id),
                                        "member": members.member(lapsed.member_id)}

@@ -10,11 +10,11 @@ from typing import Any
 
 from chalicelib import clock
 from chalicelib.domain.checkouts import CANCELLED, CONFIRMED, Checkout, checkout_view, points_discount_fen
-from chalicelib.domain.coupons import Coupon, discount_fen, unusable_reason
+from chalicelib.domain.coupons import Coupon, discount_fen, usable
 from chalicelib.domain.ledger import LedgerPlan
 from chalicelib.domain.member import Member
 from chalicelib.domain.program import Program
-from chalicelib.errors import CouponNotUsable, HoldClosed, NotFound, OrderConflict
+from chalicelib.errors import HoldClosed, NotFound, OrderConflict
 from chalicelib.services import automations
 from chalicelib.services.common import fingerprint
 from chalicelib.services.figures import save_member
@@ -83,12 +83,8 @@ def _coupon_for(coupon: Coupon | None, request: HoldRequest, now: datetime) -> t
     rules allow it now: the member's, unused, not held, valid, threshold met (else CouponNotUsable)."""
     if not request.coupon_id:
         return None, 0
-    if coupon is None:
-        raise CouponNotUsable("优惠券不存在")
-    reason = unusable_reason(coupon, request.subtotal_fen, now)
-    if reason:
-        raise CouponNotUsable(reason)
-    return coupon, discount_fen(coupon, request.subtotal_fen)
+    held = usable(coupon, request.subtotal_fen, now)
+    return held, discount_fen(held, request.subtotal_fen)
 
 
 def get(uow: UnitOfWork, checkout_id: str) -> dict[str, Any]:
@@ -126,7 +122,8 @@ def cancel(uow: UnitOfWork, checkout_id: str) -> dict[str, Any]:
             return Decision(answer, (), status=200)
         writes: list[Write] = [checkouts.close(found, CANCELLED, now)]
         if found.is_open(now):
-            writes += _release(found, read, now) if "member" in read else _end_hold(found, now)
+            writes += release(found, read["member"], read["program"], read.get("coupon"), now) if "member" in read \
+                else _end_hold(found, now)
         return Decision(answer, writes, status=200)
 
     try:
@@ -150,12 +147,11 @@ def _end_hold(found: Checkout, now: datetime) -> list[Write]:
     return writes
 
 
-def _release(found: Checkout, read: dict[str, Any], now: datetime) -> list[Write]:
-    """End an open hold from its member (settled by a ledger plan) and coupon as read, if they
-    still hold it (a closed account holds nothing)."""
-    member: Member | None = read["member"]
-    program: Program = read["program"]
-    coupon: Coupon | None = read.get("coupon")
+def release(found: Checkout, member: Member | None, program: Program, coupon: Coupon | None, now: datetime
+            ) -> list[Write]:
+    """End a checkout's hold from its member (settled by a ledger plan at `now`, which also returns
+    any hold that lapsed) and its coupon as read, if they still hold it (a closed account holds
+    nothing): cancel's slow path, and the `checkout-expiry` job's tidying."""
     writes: list[Write] = []
     if member is not None and member.points.hold_of(found.checkout_id) is not None:
         plan = LedgerPlan(member, now=now, keep_years=program.keep_years)

@@ -9,14 +9,14 @@ from typing import Any
 from chalicelib import clock
 from chalicelib.domain.analytics import Tally, record_order_day, refund_order_day
 from chalicelib.domain.checkouts import CONFIRMED, Checkout
-from chalicelib.domain.coupons import Coupon, coupon_view, discount_fen, released, unusable_reason
+from chalicelib.domain.coupons import Coupon, coupon_view, discount_fen, released, unusable_reason, usable
 from chalicelib.domain.ledger import LedgerPlan
 from chalicelib.domain.member import Member, Regrade, member_tier, regrade
 from chalicelib.domain.orders import Order, check_paid_amount, growth_yuan, order_view, paid_date, refund_outcome
 from chalicelib.domain.points import earning_year
 from chalicelib.domain.program import Program
 from chalicelib.domain.tiers import growth_view, tier_view
-from chalicelib.errors import CouponNotUsable, HoldExpired, NotFound, OrderConflict
+from chalicelib.errors import HoldExpired, NotFound, OrderConflict
 from chalicelib.services import automations
 from chalicelib.services.common import fingerprint
 from chalicelib.services.figures import save_member
@@ -157,12 +157,8 @@ def _coupon_on(coupon: Coupon | None, request: OrderRequest, subtotal_fen: int, 
 def _use_coupon(coupon: Coupon | None, order_id: str, subtotal_fen: int, paid_at: datetime, now: datetime) -> Coupon:
     """The member's coupon, marked used by this order, if it is usable on it (owner, status, no
     open hold of a checkout, validity at payment, threshold on the subtotal)."""
-    if coupon is None:
-        raise CouponNotUsable("优惠券不存在")
-    reason = unusable_reason(coupon, subtotal_fen, paid_at, now=now)
-    if reason:
-        raise CouponNotUsable(reason)
-    return replace(coupon, used_at=now.replace(microsecond=0), order_id=order_id)
+    found = usable(coupon, subtotal_fen, paid_at, now=now)
+    return replace(found, used_at=now.replace(microsecond=0), order_id=order_id)
 
 
 def _referral_rewards(uow: UnitOfWork, invitee: Member, plan: LedgerPlan, program: Program, order_id: str,

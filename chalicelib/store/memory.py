@@ -193,11 +193,9 @@ def _entry(value: Any, path: tuple[str, ...]) -> Any:
 
 def _with_entry(value: Any, path: tuple[str, ...], entry: Any) -> dict[str, Any]:
     """The map with the entry at `path` set (DynamoDB refuses a path whose parent is missing)."""
-    if _entry(value, path[:-1]) is None or (len(path) > 1 and not isinstance(_entry(value, path[:-1]), dict)):
+    parent = _entry(value, path[:-1])
+    if not isinstance(parent, dict):
         raise ValueError(f"the document path {'.'.join(path)} is invalid for update")
-    parent = value
-    for key in path[:-1]:
-        parent = parent[key]
     parent[path[-1]] = copy.deepcopy(entry)
     return dict(value)
 
