@@ -1,6 +1,7 @@
 """The deployment package of the `dev` stage, built once for the infra and package tests."""
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import subprocess
@@ -22,9 +23,24 @@ CANARIES = {name: f"canary-{name.lower()}-must-not-leak" for name in SECRET_NAME
 
 
 @pytest.fixture(scope="session")
-def package_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Run the packaging entry point once; return its output directory."""
-    outdir = tmp_path_factory.mktemp("package")
+def package_dir(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Run the packaging entry point once for the whole run; return its output directory. Under
+    pytest-xdist the workers share one build (the first to take the lock makes it): two builds at
+    once would race on chalice's deployment cache in the project directory."""
+    if not hasattr(request.config, "workerinput"):
+        return _package(tmp_path_factory.mktemp("package"))
+    shared = tmp_path_factory.getbasetemp().parent  # the workers' basetemps are its children
+    with (shared / "package.lock").open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        outdir = shared / "package"
+        if not (outdir / "sam.json").exists():
+            outdir.mkdir(exist_ok=True)
+            _package(outdir)
+    return outdir
+
+
+def _package(outdir: Path) -> Path:
+    """Package the stage into `outdir` (the canaries planted as its secret settings)."""
     result = subprocess.run(
         [sys.executable, "-m", "infra.package", str(outdir), "--stage", STAGE],
         cwd=PROJECT_DIR, env={**os.environ, **CANARIES}, capture_output=True, text=True,
