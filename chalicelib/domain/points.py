@@ -135,11 +135,11 @@ def take_oldest(points: Points, wanted: int) -> tuple[Points, dict[int, int]]:
     """Take `wanted` points out of the lots, oldest first (the lots must hold them)."""
     lots, taken = dict(points.lots), dict[int, int]()
     for year in sorted(lots):
-        take = min(lots[year], wanted - sum(taken.values()))
-        if take <= 0:
+        if wanted == 0:
             break
-        taken[year] = take
-        lots[year] -= take
+        taken[year] = min(lots[year], wanted)
+        wanted -= taken[year]
+        lots[year] -= taken[year]
         if lots[year] == 0:
             del lots[year]
     return replace(points, lots=lots), taken
@@ -155,16 +155,9 @@ def apply_delta(points: Points, delta: int, year: int) -> Points:
         if delta - paid:
             lots[year] = lots.get(year, 0) + delta - paid
         return replace(points, lots=lots, debt=debt)
-    owed = -delta
-    for y in sorted(lots):
-        take = min(lots[y], owed)
-        lots[y] -= take
-        owed -= take
-        if lots[y] == 0:
-            del lots[y]
-        if owed == 0:
-            break
-    return replace(points, lots=lots, debt=debt + owed)
+    taken = min(-delta, sum(lots.values()))
+    rest, _ = take_oldest(points, taken)
+    return replace(rest, debt=debt - delta - taken)
 
 
 def cancel_pending(points: Points, order_id: str, wanted: int) -> tuple[Points, int]:
