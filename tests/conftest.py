@@ -13,7 +13,7 @@ import os
 import secrets
 import sys
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -79,22 +79,23 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     _stack.clear()
 
 
-@pytest.fixture(autouse=True)
-def _cpu_turn(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> Generator[None, object, object]:
     """Under pytest-xdist, a test marked `alone` runs while no other worker runs one: every test
-    holds a shared lock on a file of the session's temporary directory, an `alone` one holds it
-    exclusively. A gate taken around each acquisition keeps it fair: a waiting `alone` test holds
-    the gate, so the other workers start nothing new until it has had its turn."""
-    if not hasattr(request.config, "workerinput"):
-        yield
-        return
-    shared = tmp_path_factory.getbasetemp().parent  # the workers' basetemps are its children
-    mode = fcntl.LOCK_EX if request.node.get_closest_marker("alone") else fcntl.LOCK_SH
-    with (shared / "cpu-turn.gate").open("a") as gate, (shared / "cpu-turn.lock").open("a") as lock:
+    holds a shared lock on a file of the clone's test output, an `alone` one holds it exclusively,
+    from its set-up to its teardown (module fixtures that start servers included). A gate taken
+    around each acquisition keeps it fair: a waiting `alone` test holds the gate, so the other
+    workers start nothing new until it has had its turn."""
+    if not hasattr(item.config, "workerinput"):
+        return (yield)
+    shared = REPO_ROOT / "test-output" / "cpu-turn"
+    shared.parent.mkdir(exist_ok=True)
+    mode = fcntl.LOCK_EX if item.get_closest_marker("alone") else fcntl.LOCK_SH
+    with (shared.with_suffix(".gate")).open("a") as gate, (shared.with_suffix(".lock")).open("a") as lock:
         fcntl.flock(gate, fcntl.LOCK_EX)
         fcntl.flock(lock, mode)
         fcntl.flock(gate, fcntl.LOCK_UN)
-        yield  # the lock is released when the file closes
+        return (yield)  # the lock is released when the file closes
 
 
 @pytest.fixture(scope="session")

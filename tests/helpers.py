@@ -60,11 +60,16 @@ class Api:
 
     def ledger(self, token: str) -> list[dict[str, Any]]:
         """The member's whole ledger, newest first, following cursors."""
+        return self.all_items("/v1/points/ledger", token=token)
+
+    def all_items(self, path: str, token: str | None = None, admin: bool = False) -> list[dict[str, Any]]:
+        """Every item of a list route (pages of 100), following cursors: the session's tables are
+        shared, so what one test made may be past the first page."""
         items: list[dict[str, Any]] = []
         cursor = None
         while True:
-            path = "/v1/points/ledger?limit=100" + (f"&cursor={cursor}" if cursor else "")
-            status, page = self.call("GET", path, token=token)
+            status, page = self.call("GET", f"{path}?limit=100" + (f"&cursor={cursor}" if cursor else ""),
+                                     token=token, admin=admin)
             assert status == 200, page
             items += page["items"]
             cursor = page["next_cursor"]

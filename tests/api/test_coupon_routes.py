@@ -27,7 +27,7 @@ def order(api: Api, member_id: str, amount_fen: int, **extra):
 def test_templates_are_created_listed_and_patched(api: Api) -> None:
     created = template(api, total_stock=100, per_member_limit=2, tiers=["gold"])
     assert created["stock_left"] == 100 and created["template_id"] and created["active"] is True
-    assert created in api.call("GET", "/v1/admin/coupon-templates", admin=True)[1]["items"]
+    assert created in api.all_items("/v1/admin/coupon-templates", admin=True)
     status, patched = api.call("PATCH", f"/v1/admin/coupon-templates/{created['template_id']}",
                                {"active": False, "name": "满100减25", "amount_off_fen": 2500}, admin=True)
     assert status == 200 and patched["active"] is False and patched["amount_off_fen"] == 2500
@@ -51,7 +51,7 @@ def test_claim_is_idempotent_and_limits_and_stock_hold(api: Api) -> None:
     third, _ = api.new_member()
     status, body = claim(api, third, limited["template_id"])
     assert (status, body["error"]["code"]) == (409, "OUT_OF_STOCK")
-    listed = api.call("GET", "/v1/admin/coupon-templates", admin=True)[1]["items"]
+    listed = api.all_items("/v1/admin/coupon-templates", admin=True)
     assert [t["stock_left"] for t in listed if t["template_id"] == limited["template_id"]] == [0]
 
 

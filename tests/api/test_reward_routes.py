@@ -36,7 +36,7 @@ def test_a_gift_redemption_spends_points_once_and_waits_to_be_shipped(api: Api) 
     status, shipped = api.call("POST", f"/v1/admin/fulfilments/{body['redemption_id']}/ship",
                                {"note": "顺丰 SF123"}, admin=True)
     assert status == 200 and shipped["status"] == "shipped" and shipped["note"] == "顺丰 SF123"
-    listed = api.call("GET", "/v1/admin/rewards", admin=True)[1]["items"]
+    listed = api.all_items("/v1/admin/rewards", admin=True)
     assert [(r["stock"], r["stock_left"]) for r in listed if r["reward_id"] == gift["reward_id"]] == [(10, 9)]
 
 
