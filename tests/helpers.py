@@ -68,8 +68,8 @@ class Api:
         items: list[dict[str, Any]] = []
         cursor = None
         while True:
-            status, page = self.call("GET", f"{path}?limit=100" + (f"&cursor={cursor}" if cursor else ""),
-                                     token=token, admin=admin)
+            query = ("&" if "?" in path else "?") + "limit=100" + (f"&cursor={cursor}" if cursor else "")
+            status, page = self.call("GET", path + query, token=token, admin=admin)
             assert status == 200, page
             items += page["items"]
             cursor = page["next_cursor"]

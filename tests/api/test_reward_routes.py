@@ -30,7 +30,7 @@ def test_a_gift_redemption_spends_points_once_and_waits_to_be_shipped(api: Api) 
     assert (status, again["error"]["code"]) == (409, "LIMIT_REACHED")
     newest = api.ledger(token)[0]
     assert (newest["reason"], newest["delta"], newest["balance_after"], newest["note"]) == ("redeem", -60, 40, "帆布袋")
-    pending = api.call("GET", "/v1/admin/fulfilments?status=pending&limit=100", admin=True)[1]["items"]
+    pending = api.all_items("/v1/admin/fulfilments?status=pending", admin=True)
     mine = [f for f in pending if f["redemption_id"] == body["redemption_id"]]
     assert mine and mine[0]["member_id"] == member["member_id"] and mine[0]["status"] == "pending"
     status, shipped = api.call("POST", f"/v1/admin/fulfilments/{body['redemption_id']}/ship",
