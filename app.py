@@ -1,10 +1,10 @@
 """Wiring only: the Chalice app, its blueprints, the middleware that puts the request ids on every
 log line and the one that keeps every error in the contract's envelope, and the scheduled jobs
-(EventBridge crons are UTC: 16:00 UTC on 31 December is 00:00 on 1 January in Shanghai)."""
+(their EventBridge crons, in UTC, are in `chalicelib.jobs.registry.SCHEDULES`)."""
 import json
 import os
 
-from chalice.app import Chalice, CloudWatchEvent, Cron, SQSEvent
+from chalice.app import Chalice, CloudWatchEvent, SQSEvent
 
 from chalicelib.api import (
     admin,
@@ -31,7 +31,7 @@ from chalicelib.jobs import (
     rfm_segments,
     tier_review,
 )
-from chalicelib.jobs.registry import run_job, run_queued_segment
+from chalicelib.jobs.registry import SCHEDULES, run_job, run_queued_segment
 from chalicelib.logs import bind_invocation
 
 app = Chalice(app_name="member-loyalty")
@@ -49,59 +49,59 @@ app.register_blueprint(analytics.bp)
 app.register_blueprint(openapi.bp)
 
 
-@app.schedule(Cron(0, 16, 31, 12, "?", "*"), name=points_reset.NAME)
+@app.schedule(SCHEDULES[points_reset.NAME].cron, name=points_reset.NAME)
 def yearly_points_reset(event: CloudWatchEvent) -> None:
     """00:00 Shanghai, 1 January: write the expire entries of the year that just ended."""
     run_job(points_reset.NAME, parse_instant(event.time))
 
 
-@app.schedule(Cron(10, 16, 31, 12, "?", "*"), name=tier_review.NAME)
+@app.schedule(SCHEDULES[tier_review.NAME].cron, name=tier_review.NAME)
 def yearly_tier_review(event: CloudWatchEvent) -> None:
     """00:10 Shanghai, 1 January: record the tiers that fell as old growth aged out."""
     run_job(tier_review.NAME, parse_instant(event.time))
 
 
-@app.schedule(Cron(5, 16, "*", "*", "?", "*"), name=coupon_expiry.NAME)
+@app.schedule(SCHEDULES[coupon_expiry.NAME].cron, name=coupon_expiry.NAME)
 def daily_coupon_expiry(event: CloudWatchEvent) -> None:
     """00:05 Shanghai every day: mark the coupons that ended as expired (for reporting) and remind
     the holders of those ending within 3 days."""
     run_job(coupon_expiry.NAME, parse_instant(event.time))
 
 
-@app.schedule(Cron(30, 16, "*", "*", "?", "*"), name=member_day.NAME)
+@app.schedule(SCHEDULES[member_day.NAME].cron, name=member_day.NAME)
 def daily_member_day(event: CloudWatchEvent) -> None:
     """00:30 Shanghai every day: on a member day, issue its coupon and send its notice."""
     run_job(member_day.NAME, parse_instant(event.time))
 
 
-@app.schedule(Cron(20, 16, "L", "*", "?", "*"), name=birthday_gifts.NAME)
+@app.schedule(SCHEDULES[birthday_gifts.NAME].cron, name=birthday_gifts.NAME)
 def monthly_birthday_gifts(event: CloudWatchEvent) -> None:
     """00:20 Shanghai on the 1st of each month (16:20 UTC on the last day of the month before):
     give the members born this month their birthday coupon."""
     run_job(birthday_gifts.NAME, parse_instant(event.time))
 
 
-@app.schedule(Cron(0, 2, "*", "12", "?", "*"), name=points_expiring.NAME)
+@app.schedule(SCHEDULES[points_expiring.NAME].cron, name=points_expiring.NAME)
 def december_points_expiring(event: CloudWatchEvent) -> None:
     """10:00 Shanghai every day of December: remind members of the points expiring on 1 January."""
     run_job(points_expiring.NAME, parse_instant(event.time))
 
 
-@app.schedule(Cron(0, 17, "*", "*", "?", "*"), name=rfm_segments.NAME)
+@app.schedule(SCHEDULES[rfm_segments.NAME].cron, name=rfm_segments.NAME)
 def daily_rfm_segments(event: CloudWatchEvent) -> None:
     """01:00 Shanghai every day (17:00 UTC the day before): snapshot every member's RFM segment and
     tag the members whose segment changed."""
     run_job(rfm_segments.NAME, parse_instant(event.time))
 
 
-@app.schedule(Cron(0, 1, "*", "*", "?", "*"), name=automations.NAME)
+@app.schedule(SCHEDULES[automations.NAME].cron, name=automations.NAME)
 def daily_automations(event: CloudWatchEvent) -> None:
     """09:00 Shanghai every day (01:00 UTC): enter the members the lapsed, no-first-order and
     tier-at-risk automations select, and reward the treated ones."""
     run_job(automations.NAME, parse_instant(event.time))
 
 
-@app.schedule(Cron(15, "*", "*", "*", "?", "*"), name=checkout_expiry.NAME)
+@app.schedule(SCHEDULES[checkout_expiry.NAME].cron, name=checkout_expiry.NAME)
 def hourly_checkout_expiry(event: CloudWatchEvent) -> None:
     """Every hour at :15: record the checkout holds that lapsed as expired and tidy what they held
     (reads never wait for it)."""

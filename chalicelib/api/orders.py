@@ -21,7 +21,7 @@ from chalicelib.api.shapes import (
     fields,
 )
 from chalicelib.errors import ValidationError
-from chalicelib.jobs.registry import JOBS, run_job
+from chalicelib.jobs.registry import JOBS, job_list, run_job
 from chalicelib.schema import Arr, Bool, Enum, Instant, Int, Obj, Str, opt, req
 from chalicelib.services import orders, points
 from chalicelib.wiring import uow, wechat
@@ -45,6 +45,9 @@ EVENT_REQUEST = Obj({"request_id": req(REQUEST_ID), "type": req(Str(32)), "ref":
 EVENT_ANSWER = Obj(fields(points_awarded=COUNT, balance=POINTS), name="InteractionRecorded")
 JOB_ANSWER = Obj({**fields(job=Str(64), as_of=INSTANT_TEXT, dry_run=Bool())}, name="JobRun", open=True,
                  description="The job's counts follow, one integer per outcome.")
+JOB_LIST = Obj(fields(items=Arr(Obj(fields(
+    name=Enum(sorted(JOBS)), title=Str(64), summary=Str(200), schedule=Str(64), counts=Arr(Str(64), 32),
+), name="Job"), len(JOBS))), name="JobList")
 
 
 @route(bp, "POST", "/v1/admin/orders", ADMIN, "Record a paid order", status=201, body=ORDER_REQUEST,
@@ -78,6 +81,12 @@ def record_refund(call: Call) -> tuple[int, Any]:
 def record_event(call: Call) -> tuple[int, Any]:
     return points.record_event(uow(), call.params["member_id"], request_id=call.body["request_id"],
                                kind=call.body["type"], ref=call.body.get("ref"), actor=call.actor or "")
+
+
+@route(bp, "GET", "/v1/admin/jobs", ADMIN, "The jobs: name, title, schedule (EventBridge cron, UTC) and counts",
+       answer=JOB_LIST)
+def jobs(call: Call) -> dict[str, Any]:
+    return {"items": job_list()}
 
 
 @route(bp, "POST", "/v1/admin/jobs/{job}/run", ADMIN, "Run a job now (dry run first)",

@@ -163,6 +163,8 @@ CASES: list[tuple[str, str, str, Any, str, int]] = [
     ("job dry_run not a bool", "POST", "/v1/admin/jobs/yearly-points-reset/run", {"dry_run": "yes"}, "admin", 400),
     ("job unknown field", "POST", "/v1/admin/jobs/yearly-points-reset/run", {"force": True}, "admin", 400),
     ("job without key", "POST", "/v1/admin/jobs/yearly-points-reset/run", {}, "none", 401),
+    ("job list without key", "GET", "/v1/admin/jobs", None, "none", 401),
+    ("job list with member token", "GET", "/v1/admin/jobs", None, "member", 401),
     ("template without key", "POST", "/v1/admin/coupon-templates", {"name": "x"}, "none", 401),
     ("template unknown kind", "POST", "/v1/admin/coupon-templates",
      {"name": "x", "kind": "cash", "validity": {"type": "relative", "days": 1}}, "admin", 400),

@@ -143,6 +143,11 @@ def test_jobs_dry_run_first_then_run(console: Console) -> None:
     console.button("正式运行")
     console.confirm("运行")
     console.text_of(".run-result", "已运行")
+    console.choose(".job-select", "checkout-expiry")  # the list is the API's (GET /v1/admin/jobs)
+    console.text_of(".jobs-page", "每小时 15 分")
+    assert not run.is_enabled()
+    console.button("试运行")
+    console.text_of(".run-result", "过期锁定")
     console.screenshot("08-jobs")
 
 
