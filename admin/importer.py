@@ -2,7 +2,7 @@
 
 The file is read in chunks of `CHUNK` rows. Each row is checked (`rows.read_row`; a phone seen
 earlier in the file is `duplicate_phone`); the chunk's members are looked up by id in one
-BatchGetItem (an imported member's id follows from the phone: `records.member_id_of`), and those
+BatchGetItem (an imported member's id follows from the phone: `domain.member.imported_member_id`), and those
 that exist are counted as already imported. The new ones wait in their shard's batch, which is
 written as one transaction (`records.arrivals`) when it is full: member items, referral codes,
 ledger entries and the shard's figures, all or nothing. If a batch fails because one of its
@@ -27,7 +27,7 @@ from admin.arrival import Arrival, arrival
 from admin.output import private_file
 from admin.progress import Progress
 from admin.rows import DUPLICATE_PHONE, PHONE_TAKEN, ImportRow, Rejected, check_header, read_row
-from chalicelib.domain.member import new_referral_code
+from chalicelib.domain.member import imported_member_id, new_referral_code
 from chalicelib.domain.program import Program
 from chalicelib.errors import StoreUnavailable
 from chalicelib.services.runner import commit
@@ -74,7 +74,7 @@ class Importer:
                 checked.append((self._checked(number, raw), raw))
             except Rejected as refusal:
                 self.reject(number, raw, refusal)
-        ids = [records.member_id_of(self.key, row.phone) for row, _ in checked]
+        ids = [imported_member_id(self.key, row.phone) for row, _ in checked]
         found = self.uow.read_many([records.exists(member_id) for member_id in ids])
         for (row, raw), member_id, existing in zip(checked, ids, found, strict=True):
             if existing:

@@ -21,8 +21,6 @@ traced back to a phone number without it.
 from __future__ import annotations
 
 import contextlib
-import hashlib
-import hmac
 import secrets
 from collections.abc import Iterator
 from datetime import datetime
@@ -35,13 +33,12 @@ from chalicelib.domain.analytics import Tally
 from chalicelib.domain.automations import lifecycle_key
 from chalicelib.domain.member import Member
 from chalicelib.services.figures import figures
-from chalicelib.store import ledger, members
+from chalicelib.store import ledger, members, settings
 from chalicelib.store.base import shard_of
 from chalicelib.store.members import IdentityRecord, MemberRecord, new_record, to_member
 from chalicelib.store.parts import Get, Op, Put, Query, UnitOfWork, Update, Write, absent, assign, eq, lacks
-from chalicelib.store.settings import SettingRecord
+from chalicelib.store.settings import IMPORT_KEY, SettingRecord
 
-IMPORT_KEY = "import_key"
 SCAN_PAGE = 500
 LAST_YEAR = 9999  # above any earning year: every member holding points
 M = TypeVar("M", bound=Model)
@@ -61,19 +58,13 @@ class KeyDrawn(Exception):
 
 def import_key(uow: UnitOfWork, now: datetime) -> bytes:
     """The store's import key, drawn and stored by the first import."""
-    read = Get(SettingRecord, (IMPORT_KEY,), lambda r: r.value if r is not None else None)
-    found: str | None = uow.read(key=read)["key"]
+    found: bytes | None = uow.read(key=settings.import_key())["key"]
     if found is None:
         with contextlib.suppress(KeyDrawn):
             uow.write(Put(SettingRecord(IMPORT_KEY, value=secrets.token_hex(32), updated_at=now), absent(), KeyDrawn()))
-        found = uow.read(key=read)["key"]
+        found = uow.read(key=settings.import_key())["key"]
     assert found is not None
-    return bytes.fromhex(found)
-
-
-def member_id_of(key: bytes, phone: str) -> str:
-    """The id of the member imported with this phone."""
-    return "m" + hmac.new(key, f"phone:{phone}".encode(), hashlib.sha256).hexdigest()[:20]
+    return found
 
 
 def exists(member_id: str) -> Get[MemberRecord, bool]:

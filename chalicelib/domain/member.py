@@ -1,6 +1,8 @@
 """The member as the domain sees it, and how the contract renders it (Member, LedgerEntry)."""
 from __future__ import annotations
 
+import hashlib
+import hmac
 import secrets
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -78,6 +80,12 @@ class LedgerEntry:
 def new_referral_code() -> str:
     """A random short invitation code (8 of 32 unambiguous characters: 40 bits)."""
     return "".join(secrets.choice(REFERRAL_ALPHABET) for _ in range(REFERRAL_CODE_LENGTH))
+
+
+def imported_member_id(import_key: bytes, phone: str) -> str:
+    """The id of the member the admin CLI imported with this phone: `m` + the first 20 hex digits
+    of HMAC-SHA256(the store's import key, phone)."""
+    return "m" + hmac.new(import_key, f"phone:{phone}".encode(), hashlib.sha256).hexdigest()[:20]
 
 
 def normalise_referral_code(code: str) -> str:

@@ -2,14 +2,15 @@
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import datetime
 from typing import Any
 
 from chalicelib import clock
 from chalicelib.config import settings as app_settings
 from chalicelib.domain.analytics import place_member
 from chalicelib.domain.ledger import LedgerPlan
-from chalicelib.domain.member import ACCOUNT_CLOSED, Member, member_view, new_referral_code
+from chalicelib.domain.member import ACCOUNT_CLOSED, Member, imported_member_id, member_view, new_referral_code
 from chalicelib.domain.program import Program
 from chalicelib.domain.rfm import rfm_at
 from chalicelib.domain.tokens import Principal, issue_token
@@ -55,23 +56,33 @@ def login(uow: UnitOfWork, wechat: WeChatGateway, code: str) -> dict[str, Any]:
 def signup(uow: UnitOfWork, wechat: WeChatGateway, principal: Principal, profile: Profile,
            referral_code: str | None) -> dict[str, Any]:
     """Make the openid a member with the signup gift: one read and one transaction (one more read
-    when the gift includes coupons, whose templates the program names)."""
+    when the gift includes coupons, whose templates the program names). With a phone, the member
+    the admin CLI imported with it, if it still waits for a WeChat account, becomes the openid's
+    instead: the transaction checks that none waits, and when one does, a read and a transaction
+    more claim it (`_claimed`)."""
     reads: dict[str, Get[Any, Any]] = {"member_id": members.member_of_openid(principal.openid),
                                        "program": settings.program()}
     if referral_code:
         reads["referrer"] = members.referrer(referral_code)
     if profile.phone_code:
-        reads["token"] = settings.wechat_token()
+        reads.update(token=settings.wechat_token(), import_key=settings.import_key())
     first = uow.read(**reads)
     _check_signup(first, referral_code)
-    phone = None
+    phone = imported_id = None
     if profile.phone_code:
-        wechat.prime_token(first.get("token"))
+        wechat.prime_token(first["token"])
         phone = wechat.phone_number(profile.phone_code)
+        imported_id = imported_member_id(first["import_key"], phone) if first["import_key"] else None
+    command_reads = {name: get for name, get in reads.items() if name not in ("token", "import_key")}
+    if imported_id:
+        command_reads["imported"] = members.member(imported_id)  # read once the check below fails
 
     def decide(read: dict[str, Any]) -> Decision[dict[str, Any]]:
         _check_signup(read, referral_code)
         now, program = clock.now(), read["program"]
+        imported: Member | None = read.get("imported")
+        if imported is not None and not imported.openid:
+            return _claimed(imported, principal.openid, profile, program, now)
         member = Member(member_id="m" + secrets.token_hex(10), openid=principal.openid, joined_at=now,
                         nickname=profile.nickname, avatar_url=profile.avatar_url, gender=profile.gender or "unknown",
                         birthday=profile.birthday, phone=phone, referred_by=read.get("referrer"),
@@ -85,9 +96,24 @@ def signup(uow: UnitOfWork, wechat: WeChatGateway, principal: Principal, profile
         writes = members.create(member, plan.entries, program.base_tier.code)
         writes += figures(member.member_id, plan.tally.merge(placed).count(today, new_members=1, members=1))
         writes += signup_gift(uow, member, program, now)
+        if imported_id:
+            writes.append(members.no_import_waiting(imported_id))
         return Decision(member_view(member, program, now), writes)
 
-    return run(uow, Command({k: v for k, v in reads.items() if k != "token"}, decide, first=first))[1]
+    return run(uow, Command(command_reads, decide, first=first))[1]
+
+
+def _claimed(member: Member, openid: str, profile: Profile, program: Program, now: datetime
+             ) -> Decision[dict[str, Any]]:
+    """An imported member made the openid's, with the profile fields sent (a birthday only if none
+    was imported). It joined when it was imported: no signup gift, no referral, no new member in the
+    figures."""
+    sent = {name: getattr(profile, name) for name in ("nickname", "avatar_url", "gender", "preferences")}
+    if not member.birthday:
+        sent["birthday"] = profile.birthday
+    changes = {name: value for name, value in sent.items() if value is not None}
+    claimed = replace(member, openid=openid, version=member.version + 1, **changes)
+    return Decision(member_view(claimed, program, now), members.claim(member, openid, changes, now))
 
 
 def _check_signup(read: dict[str, Any], referral_code: str | None) -> None:

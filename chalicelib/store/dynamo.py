@@ -31,13 +31,13 @@ from botocore.exceptions import BotoCoreError, ClientError
 from botocore.parsers import ResponseParserError
 from pynamodb.exceptions import PynamoDBException
 from pynamodb.expressions.condition import Condition as PynamoCondition
-from pynamodb.expressions.condition import Exists
 from pynamodb.expressions.update import Action
 from pynamodb.models import Model
 
 from chalicelib.config import placement
 from chalicelib.errors import StoreUnavailable
 from chalicelib.store.parts import (
+    Check,
     Condition,
     Delete,
     Get,
@@ -203,7 +203,7 @@ class DynamoUnitOfWork:
         """Every part or none: one conditional single-item call, or one TransactWriteItems."""
         if not parts:
             return
-        if len(parts) == 1:
+        if len(parts) == 1 and not isinstance(parts[0], Check):
             operation, kwargs = _write_operation(parts[0])
             with _translated(parts):
                 getattr(self._client, operation)(**kwargs)
@@ -224,7 +224,7 @@ class DynamoUnitOfWork:
         return convert(record)
 
 
-_TRANSACT_NAMES: dict[type, str] = {Put: "Put", Update: "Update", Delete: "Delete"}
+_TRANSACT_NAMES: dict[type, str] = {Put: "Put", Update: "Update", Delete: "Delete", Check: "ConditionCheck"}
 
 
 @contextmanager
@@ -271,6 +271,10 @@ def _write_operation(part: Write) -> tuple[str, dict[str, Any]]:
     if isinstance(part, Update):
         return "update_item", part.model(*part.key).get_update_kwargs_from_instance(
             actions=[_action(op) for op in part.ops], condition=_condition(part.condition, part.model))
+    if isinstance(part, Check):  # only inside a transaction: there is no single-item call
+        return "condition_check", part.model.get_operation_kwargs_from_class(
+            part.key[0], range_key=part.key[1] if len(part.key) > 1 else None,
+            condition=_condition(part.condition, part.model))
     return "delete_item", part.model(*part.key).get_delete_kwargs_from_instance(
         condition=_condition(part.condition, part.model))
 
@@ -316,7 +320,7 @@ _TRANSLATIONS: dict[str, Callable[..., PynamoCondition]] = {
     "=": lambda a, v: a == v, "<": lambda a, v: a < v, "<=": lambda a, v: a <= v,
     ">": lambda a, v: a > v, ">=": lambda a, v: a >= v,
     "between": lambda a, low, high: a.between(low, high), "begins_with": lambda a, prefix: a.startswith(prefix),
-    "lacks": lambda a: a.does_not_exist(), "absent": lambda a: a.does_not_exist(), "has": Exists,
+    "lacks": lambda a: a.does_not_exist(), "absent": lambda a: a.does_not_exist(), "has": lambda a: a.exists(),
 }
 
 

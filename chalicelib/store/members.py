@@ -45,6 +45,7 @@ from chalicelib.store.member_indexes import (
     TierIndex,
 )
 from chalicelib.store.parts import (
+    Check,
     Condition,
     Delete,
     Get,
@@ -62,6 +63,7 @@ from chalicelib.store.parts import (
     has_entry,
     lacks,
     le,
+    present,
 )
 
 PAGE_LIMIT = 100
@@ -337,6 +339,27 @@ def create(member: Member, entries: list[LedgerEntry], base_tier: str) -> list[W
         Put(new_record(member, base_tier), absent()),
         *[ledger.entry_put(entry) for entry in entries],
     ]
+
+
+def claim(member: Member, openid: str, profile: dict[str, Any], now: datetime) -> list[Write]:
+    """Give an imported member (no openid yet, at the version read) the openid signing up with its
+    phone, and the profile fields sent: claim the openid (AlreadyMember if taken)."""
+    values = {"openid": openid, **profile, "version": member.version + 1}
+    return [
+        Update(IdentityRecord, (f"openid#{openid}",),
+               (assign(IdentityRecord.member_id, member.member_id), assign(IdentityRecord.updated_at, now)),
+               condition=lacks(IdentityRecord.member_id), error=AlreadyMember()),
+        Update(MemberRecord, (member.member_id,),
+               tuple(assign(getattr(MemberRecord, name), value) for name, value in values.items()),
+               condition=_unchanged(member.version) & lacks(MemberRecord.openid)),
+    ]
+
+
+def no_import_waiting(member_id: str) -> Check:
+    """Only if no imported member with this id waits for a WeChat account: none was imported, or
+    it was claimed, or its account closed."""
+    return Check(MemberRecord, (member_id,),
+                 absent() | present(MemberRecord.openid) | eq(MemberRecord.status, "deleted"))
 
 
 def close(member: Member, entries: list[LedgerEntry], now: datetime) -> list[Write]:

@@ -92,6 +92,8 @@ class InMemoryUnitOfWork:
 
     def _apply(self, part: Write) -> None:
         model, key = _write_key(part)
+        if isinstance(part, parts.Check):
+            return
         if isinstance(part, parts.Delete):
             self._table(model).pop(key, None)
             return

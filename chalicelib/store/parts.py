@@ -6,8 +6,9 @@ parts.
   several named `Get`s is one round trip.
 - `Query` names one page of a table or index partition; it answers a `Page` whose `cursor` is
   opaque (encoded here, bound to the partition it came from).
-- `Put`, `Update` and `Delete` each carry their own `Condition` and the error its failure means;
-  a write of several parts is one transaction, all or nothing.
+- `Put`, `Update`, `Delete` and `Check` (a condition on an item it leaves alone) each carry their
+  own `Condition` and the error its failure means; a write of several parts is one transaction,
+  all or nothing.
 """
 from __future__ import annotations
 
@@ -102,6 +103,11 @@ def lacks(attribute: Attribute[Any]) -> Condition:
     return Condition("lacks", attribute)
 
 
+def present(attribute: Attribute[Any]) -> Condition:
+    """The item has this attribute."""
+    return Condition("has", attribute)
+
+
 def has_entry(attribute: Attribute[Any], *path: str) -> Condition:
     """The map attribute holds an entry at `path` (keys, outermost first)."""
     return Condition("has", attribute, path=path)
@@ -175,7 +181,17 @@ class Delete:
     error: Exception | None = None
 
 
-Write = Put | Update | Delete
+@dataclass(frozen=True)
+class Check:
+    """Change nothing, but only if `condition` holds of the item (a part of a transaction)."""
+
+    model: type[Model]
+    key: Key
+    condition: Condition
+    error: Exception | None = None
+
+
+Write = Put | Update | Delete | Check
 
 
 def merged(writes: list[Write]) -> list[Write]:

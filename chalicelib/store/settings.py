@@ -23,6 +23,7 @@ from chalicelib.store.parts import Get, Put, UnitOfWork, absent
 
 PROGRAM_KEY = "program"
 WECHAT_TOKEN_KEY = "wechat_token"
+IMPORT_KEY = "import_key"
 
 
 class ProgramExists(Exception):
@@ -70,6 +71,11 @@ def wechat_token() -> Get[SettingRecord, tuple[str, int] | None]:
     """The shared WeChat access token and its expiry (epoch seconds), if any."""
     return Get(SettingRecord, (WECHAT_TOKEN_KEY,),
                lambda r: (r.value, int(r.expires_at)) if r and r.expires_at is not None else None)
+
+
+def import_key() -> Get[SettingRecord, bytes | None]:
+    """The key of imported members' ids, if the admin CLI ever imported (it draws the key)."""
+    return Get(SettingRecord, (IMPORT_KEY,), lambda r: bytes.fromhex(r.value) if r is not None else None)
 
 
 def save_wechat_token(token: str, expires_at: int, now: datetime) -> Put:

@@ -19,8 +19,9 @@ from helpers import Api
 
 from admin.__main__ import main
 from admin.importer import import_file
-from admin.records import exists, import_key, member_id_of
+from admin.records import exists, import_key
 from chalicelib import clock as app_clock
+from chalicelib.domain.member import imported_member_id
 from chalicelib.errors import StoreUnavailable
 from chalicelib.store import ledger, members
 from chalicelib.store.base import shard_of
@@ -79,7 +80,7 @@ def looked_up(api: Api, phone: str) -> dict[str, Any]:
 def ids(numbers: list[str]) -> list[str]:
     uow = DynamoUnitOfWork()
     key = import_key(uow, app_clock.now())
-    return [member_id_of(key, phone) for phone in numbers]
+    return [imported_member_id(key, phone) for phone in numbers]
 
 
 def test_import_puts_members_in_every_index_and_figure_and_rejects_bad_rows(api: Api, tmp_path: Path) -> None:
@@ -223,3 +224,19 @@ def test_check_phones_rejects_a_phone_a_member_already_holds(api: Api, tmp_path:
     with rejects.open(encoding="utf-8") as file:
         assert [(row["row"], row["reason"]) for row in csv.DictReader(file)] == [("1", "phone_taken")]
     assert looked_up(api, free)["openid"] is None and looked_up(api, taken)["openid"] is not None
+
+
+def test_signing_up_with_an_imported_phone_takes_over_the_imported_member(api: Api, tmp_path: Path) -> None:
+    phone, = phones(1)
+    source = write(tmp_path, [(phone, "王小美", "1990-05-01", "", f"{this_year()}:120", "", "")])
+    assert main(["--quiet", "import", str(source), "--rejects", str(tmp_path / "r.csv")]) == 0
+    imported = looked_up(api, phone)
+    before = summary(api)
+    token, member = api.new_member(phone_code=f"phone-{phone}", nickname="小美")
+    assert member["member_id"] == imported["member_id"] and member["nickname"] == "小美"
+    assert member["points"]["balance"] == 120 and member["birthday"] == "1990-05-01"
+    assert [(e["reason"], e["delta"]) for e in api.ledger(token)] == [("import", 120)]
+    assert moved(before, summary(api)) == {}
+    assert looked_up(api, phone)["openid"] is not None
+    status, body = api.call("POST", "/v1/members", {"phone_code": f"phone-{phone}-again"}, token=token)
+    assert (status, body["error"]["code"]) == (409, "ALREADY_MEMBER")

@@ -103,6 +103,22 @@ def test_the_first_failing_part_names_the_error(uow) -> None:
     assert uow.read(a=key.read)["a"] == answer
 
 
+def test_a_check_writes_nothing_and_refuses_the_transaction_when_its_condition_fails(uow) -> None:
+    waiting = replace(_member(), openid="")
+    record = members.new_record(waiting, "normal")
+    record.openid = None  # an imported member: no WeChat account yet (as admin.records writes it)
+    uow.write(Put(record, absent()))
+    newcomer = _member()
+    with pytest.raises(StaleRead):
+        uow.write(*members.create(newcomer, [], "normal"), members.no_import_waiting(waiting.member_id))
+    assert uow.read(m=members.member(newcomer.member_id))["m"] is None
+    uow.write(*members.claim(uow.read(m=members.member(waiting.member_id))["m"], "o-claimed", {}, NOW))
+    uow.write(*members.create(newcomer, [], "normal"), members.no_import_waiting(waiting.member_id),
+              members.no_import_waiting("m-never-imported"))
+    read = uow.read(claimed=members.member(waiting.member_id), new=members.member(newcomer.member_id))
+    assert (read["claimed"].openid, read["claimed"].version) == ("o-claimed", 2) and read["new"] is not None
+
+
 def test_an_update_creates_a_missing_item_and_adds_from_zero(uow) -> None:
     member_id, template_id = "m" + secrets.token_hex(6), "t" + secrets.token_hex(6)
     claim = Update(coupons.CouponClaimRecord, (member_id, template_id), (add(coupons.CouponClaimRecord.count, 2),))
