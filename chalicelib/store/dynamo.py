@@ -31,6 +31,8 @@ from botocore.exceptions import BotoCoreError, ClientError
 from botocore.parsers import ResponseParserError
 from pynamodb.exceptions import PynamoDBException
 from pynamodb.expressions.condition import Condition as PynamoCondition
+from pynamodb.expressions.condition import Exists
+from pynamodb.expressions.operand import Path
 from pynamodb.expressions.update import Action
 from pynamodb.models import Model
 
@@ -320,7 +322,8 @@ _TRANSLATIONS: dict[str, Callable[..., PynamoCondition]] = {
     "=": lambda a, v: a == v, "<": lambda a, v: a < v, "<=": lambda a, v: a <= v,
     ">": lambda a, v: a > v, ">=": lambda a, v: a >= v,
     "between": lambda a, low, high: a.between(low, high), "begins_with": lambda a, prefix: a.startswith(prefix),
-    "lacks": lambda a: a.does_not_exist(), "absent": lambda a: a.does_not_exist(), "has": lambda a: a.exists(),
+    "lacks": lambda a: a.does_not_exist(), "absent": lambda a: a.does_not_exist(),
+    "has": lambda a: Exists(a if isinstance(a, Path) else Path(a)),  # an attribute, or a map entry's path
 }
 
 
