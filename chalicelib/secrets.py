@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from chalicelib import aws
 from chalicelib.config import ConfigurationError, placement
 
 # Bounded like every outbound call: an unreachable Secrets Manager fails the init phase quickly.
@@ -21,13 +22,12 @@ MAX_ATTEMPTS = 3
 def read_secret(secret_id: str) -> dict[str, str]:
     """The settings one secret holds; ConfigurationError when it cannot be read or is not a JSON
     object of strings."""
-    import botocore.session
     from botocore.config import Config
     from botocore.exceptions import BotoCoreError, ClientError
 
     config = Config(connect_timeout=CONNECT_TIMEOUT_SECONDS, read_timeout=READ_TIMEOUT_SECONDS,
                     retries={"total_max_attempts": MAX_ATTEMPTS, "mode": "standard"})
-    client = botocore.session.get_session().create_client(
+    client = aws.session().create_client(
         "secretsmanager", region_name=placement().aws_region, config=config)
     try:
         text = client.get_secret_value(SecretId=secret_id).get("SecretString")

@@ -65,9 +65,9 @@ def points_discount_fen(points_to_use: int, subtotal_fen: int, coupon_discount_f
         per_yuan = rule.points_per_yuan
         raise ValidationError(f"points_to_use 应为 {per_yuan} 的整数倍（{per_yuan} 积分抵 1 元）", "points_to_use")
     discount = points_to_use * 100 // rule.points_per_yuan
-    most = rule.max_pct_of_amount * (subtotal_fen - coupon_discount_fen) // 100
-    if discount * 100 > rule.max_pct_of_amount * (subtotal_fen - coupon_discount_fen):
-        raise LimitReached(f"积分最多抵扣订单金额的 {rule.max_pct_of_amount}%（{most} 分）")
+    cap = rule.max_pct_of_amount * (subtotal_fen - coupon_discount_fen)  # in hundredths of a fen
+    if discount * 100 > cap:
+        raise LimitReached(f"积分最多抵扣订单金额的 {rule.max_pct_of_amount}%（{cap // 100} 分）")
     return discount
 
 

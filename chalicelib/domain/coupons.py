@@ -228,12 +228,13 @@ def unusable_reason(coupon: Coupon, subtotal_fen: int, at: datetime, *, now: dat
     return None
 
 
-def usable(coupon: Coupon | None, subtotal_fen: int, at: datetime, *, now: datetime | None = None) -> Coupon:
+def usable(coupon: Coupon | None, subtotal_fen: int, at: datetime, *, now: datetime | None = None,
+           checkout_id: str | None = None) -> Coupon:
     """The coupon, if the order rules allow it on `subtotal_fen` paid at `at` (`unusable_reason`);
     else CouponNotUsable (also when the member has no such coupon)."""
     if coupon is None:
         raise CouponNotUsable("优惠券不存在")
-    reason = unusable_reason(coupon, subtotal_fen, at, now=now)
+    reason = unusable_reason(coupon, subtotal_fen, at, now=now, checkout_id=checkout_id)
     if reason:
         raise CouponNotUsable(reason)
     return coupon

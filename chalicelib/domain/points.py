@@ -94,14 +94,16 @@ def earning_year(instant: datetime) -> int:
 
 def split_expired(points: Points, now: datetime, keep_years: int) -> tuple[Points, dict[int, int]]:
     """The points still live at `now` (held ones too), and what has expired by then, by year."""
-    live = {y: p for y, p in points.lots.items() if p > 0 and lot_expires_at(y, keep_years) > now}
-    expired = Counter({y: p for y, p in points.lots.items() if p > 0 and y not in live})
-    holds = []
-    for hold in points.holds:
-        kept = {y: p for y, p in hold.lots.items() if p > 0 and lot_expires_at(y, keep_years) > now}
-        expired.update({y: p for y, p in hold.lots.items() if p > 0 and y not in kept})
-        holds.append(replace(hold, lots=kept))
-    return replace(points, lots=live, holds=tuple(holds)), dict(expired)
+    expired: Counter[int] = Counter()
+
+    def live(lots: dict[int, int]) -> dict[int, int]:
+        kept = {y: p for y, p in lots.items() if p > 0 and lot_expires_at(y, keep_years) > now}
+        expired.update({y: p for y, p in lots.items() if p > 0 and y not in kept})
+        return kept
+
+    lots = live(points.lots)
+    holds = tuple(replace(hold, lots=live(hold.lots)) for hold in points.holds)
+    return replace(points, lots=lots, holds=holds), dict(expired)
 
 
 def matured(points: Points, now: datetime, keep_years: int) -> tuple[Points, list[tuple[PendingPoints, int]]]:

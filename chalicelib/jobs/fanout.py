@@ -9,6 +9,7 @@ from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
 
+from chalicelib import aws
 from chalicelib.config import settings
 from chalicelib.errors import StoreUnavailable
 
@@ -47,9 +48,8 @@ def continue_later(segment: Segment) -> bool:
 @lru_cache(maxsize=1)
 def _sqs() -> Any:
     """The container's SQS client (botocore's, as every AWS client of the app: boto3 is not shipped)."""
-    import botocore.session
     from botocore.config import Config
 
     # Bounded like every outbound call: a hanging queue fails the segment, which SQS then redelivers.
     config = Config(connect_timeout=2, read_timeout=5, retries={"total_max_attempts": 3, "mode": "standard"})
-    return botocore.session.get_session().create_client("sqs", region_name=settings().aws_region, config=config)
+    return aws.session().create_client("sqs", region_name=settings().aws_region, config=config)

@@ -18,7 +18,7 @@ from chalicelib.errors import HoldClosed, NotFound, OrderConflict
 from chalicelib.services import automations
 from chalicelib.services.common import fingerprint
 from chalicelib.services.figures import save_member
-from chalicelib.services.orders import Decided, OrderRequest, decide_order, order_reads
+from chalicelib.services.orders import Decided, OrderRequest, decide_order
 from chalicelib.services.runner import Command, Decision, run
 from chalicelib.store import checkouts, coupons, members, orders, settings
 from chalicelib.store.parts import Get, UnitOfWork, Write
@@ -71,11 +71,16 @@ def hold(uow: UnitOfWork, request: HoldRequest) -> tuple[int, Any]:
             writes += save_member(member, member, program, now, plan=plan)
         return Decision(checkout_view(held, held.coupon, now), writes)
 
-    reads: dict[str, Get[Any, Any]] = {"checkout": checkouts.checkout(request.checkout_id),
-                                       "member": members.member(request.member_id), "program": settings.program()}
-    if request.coupon_id:
-        reads["coupon"] = coupons.coupon(request.member_id, request.coupon_id)
-    return run(uow, Command(reads, decide))
+    return run(uow, Command(_with_member(request.checkout_id, request.member_id, request.coupon_id), decide))
+
+
+def _with_member(checkout_id: str, member_id: str, coupon_id: str | None) -> dict[str, Get[Any, Any]]:
+    """A checkout with its member, the program and its coupon (if any): one read."""
+    reads: dict[str, Get[Any, Any]] = {"checkout": checkouts.checkout(checkout_id),
+                                       "member": members.member(member_id), "program": settings.program()}
+    if coupon_id:
+        reads["coupon"] = coupons.coupon(member_id, coupon_id)
+    return reads
 
 
 def _coupon_for(coupon: Coupon | None, request: HoldRequest, now: datetime) -> tuple[Coupon | None, int]:
@@ -129,12 +134,7 @@ def cancel(uow: UnitOfWork, checkout_id: str) -> dict[str, Any]:
     try:
         return run(uow, Command({"checkout": checkouts.checkout(checkout_id)}, decide))[1]
     except _MemberNeeded:
-        member_id, coupon_id = seen[-1].member_id, seen[-1].coupon_id
-        reads: dict[str, Get[Any, Any]] = {"checkout": checkouts.checkout(checkout_id),
-                                           "member": members.member(member_id), "program": settings.program()}
-        if coupon_id:
-            reads["coupon"] = coupons.coupon(member_id, coupon_id)
-        return run(uow, Command(reads, decide))[1]
+        return run(uow, Command(_with_member(checkout_id, seen[-1].member_id, seen[-1].coupon_id), decide))[1]
 
 
 def _end_hold(found: Checkout, now: datetime) -> list[Write]:
@@ -158,7 +158,7 @@ def release(found: Checkout, member: Member | None, program: Program, coupon: Co
         plan.release_holds(found.checkout_id)
         writes += save_member(member, member, program, now, plan=plan)
     if coupon is not None and coupon.used_at is None and coupon.held_by == found.checkout_id:
-        writes.append(coupons.unhold(found.member_id, found.coupon_id or "", found.checkout_id))
+        writes.append(coupons.unhold(coupon.member_id, coupon.coupon_id, found.checkout_id))
     return writes
 
 
@@ -207,7 +207,7 @@ def confirm(uow: UnitOfWork, checkout_id: str, payment: Payment, wechat: WeChatG
             raise OrderConflict(message=f"实付金额应为结算应付的 {current.amount_due_fen} 分")
         return decide_order(uow, read, request, digest, decided)
 
-    reads = {**order_reads(request), "checkout": checkouts.checkout(checkout_id)}
+    reads = _with_member(checkout_id, found.member_id, found.coupon_id)  # an order's reads, and the checkout
     status, answer = run(uow, Command(reads, decide, key=key, fingerprint=digest,
                                       reused=lambda: OrderConflict("order_id")))
     automations.notify_decided(uow, wechat, decided, answer)

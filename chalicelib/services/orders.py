@@ -9,14 +9,14 @@ from typing import Any
 from chalicelib import clock
 from chalicelib.domain.analytics import Tally, record_order_day, refund_order_day
 from chalicelib.domain.checkouts import CONFIRMED, Checkout
-from chalicelib.domain.coupons import Coupon, coupon_view, discount_fen, released, unusable_reason, usable
+from chalicelib.domain.coupons import Coupon, coupon_view, discount_fen, released, usable
 from chalicelib.domain.ledger import LedgerPlan
 from chalicelib.domain.member import Member, Regrade, member_tier, regrade
 from chalicelib.domain.orders import Order, check_paid_amount, growth_yuan, order_view, paid_date, refund_outcome
 from chalicelib.domain.points import earning_year
 from chalicelib.domain.program import Program
 from chalicelib.domain.tiers import growth_view, tier_view
-from chalicelib.errors import HoldExpired, NotFound, OrderConflict
+from chalicelib.errors import CouponNotUsable, HoldExpired, NotFound, OrderConflict
 from chalicelib.services import automations
 from chalicelib.services.common import fingerprint
 from chalicelib.services.figures import save_member
@@ -40,6 +40,11 @@ class OrderRequest:
     store_id: str | None
     items: list[dict[str, Any]] | None
 
+    @property
+    def subtotal(self) -> int:
+        """The amount before the coupon: `subtotal_fen`, or `amount_fen` when it was not sent."""
+        return self.amount_fen if self.subtotal_fen is None else self.subtotal_fen
+
 
 Decided = list[tuple[automations.OrderAutomations, dict[str, Any]]]  # what an order's automations decided
 
@@ -50,12 +55,11 @@ def record_order(uow: UnitOfWork, request: OrderRequest, wechat: WeChatGateway |
     and `subtotal_fen` sent, paying more than the subtotal less the coupon is a ValidationError
     (field `amount_fen`) after the coupon's own checks (CouponNotUsable). Automations: see
     `services.automations.on_order` (in the same transaction; notices once it is committed)."""
-    subtotal = request.amount_fen if request.subtotal_fen is None else request.subtotal_fen
-    payload = {**asdict(request), "subtotal_fen": subtotal,
+    payload = {**asdict(request), "subtotal_fen": request.subtotal,
                "paid_at": request.paid_at.isoformat() if request.paid_at else None}
     digest = fingerprint("POST /v1/admin/orders", payload)
     decided: Decided = []
-    status, answer = run(uow, Command(order_reads(request),
+    status, answer = run(uow, Command(_order_reads(request),
                                       lambda read: decide_order(uow, read, request, digest, decided),
                                       key=orders.OrderKey(request.order_id), fingerprint=digest,
                                       reused=lambda: OrderConflict("order_id")))
@@ -76,7 +80,7 @@ def decide_order(uow: UnitOfWork, read: dict[str, Any], request: OrderRequest, d
     now = clock.now()
     paid_at = request.paid_at or now
     paid_on = paid_date(paid_at)
-    subtotal = request.amount_fen if request.subtotal_fen is None else request.subtotal_fen
+    subtotal = request.subtotal
     used, discount = _coupon_on(read.get("coupon"), request, subtotal, paid_at, now, checkout)
     plan = LedgerPlan(member, now=now, keep_years=program.keep_years)
     if checkout is not None and checkout.points_used:
@@ -110,7 +114,7 @@ def decide_order(uow: UnitOfWork, read: dict[str, Any], request: OrderRequest, d
     return Decision(answer, writes)
 
 
-def order_reads(request: OrderRequest) -> dict[str, Get[Any, Any]]:
+def _order_reads(request: OrderRequest) -> dict[str, Get[Any, Any]]:
     """An order's first read: the member, the program and the coupon used (if any)."""
     reads: dict[str, Get[Any, Any]] = {"member": members.member(request.member_id), "program": settings.program()}
     if request.coupon_id:
@@ -142,23 +146,25 @@ def _coupon_on(coupon: Coupon | None, request: OrderRequest, subtotal_fen: int, 
     if not request.coupon_id:
         return None, 0
     if checkout is None:
-        used = _use_coupon(coupon, request.order_id, subtotal_fen, paid_at, now)
-        discount = discount_fen(used, subtotal_fen)
+        found = usable(coupon, subtotal_fen, paid_at, now=now)
+        discount = discount_fen(found, subtotal_fen)
         if request.subtotal_fen is not None:
             check_paid_amount(request.amount_fen, subtotal_fen, discount)
-        return used, discount
-    reason = "优惠券不存在" if coupon is None else None if checkout.is_open(now) else \
-        unusable_reason(coupon, subtotal_fen, paid_at, now=now, checkout_id=checkout.checkout_id)
-    if coupon is None or reason:
-        raise HoldExpired(f"结算已超时，{reason}")
-    return replace(coupon, used_at=now.replace(microsecond=0), order_id=request.order_id), checkout.coupon_discount_fen
+    else:
+        found, discount = _held_coupon(coupon, subtotal_fen, paid_at, now, checkout), checkout.coupon_discount_fen
+    return replace(found, used_at=now.replace(microsecond=0), order_id=request.order_id), discount
 
 
-def _use_coupon(coupon: Coupon | None, order_id: str, subtotal_fen: int, paid_at: datetime, now: datetime) -> Coupon:
-    """The member's coupon, marked used by this order, if it is usable on it (owner, status, no
-    open hold of a checkout, validity at payment, threshold on the subtotal)."""
-    found = usable(coupon, subtotal_fen, paid_at, now=now)
-    return replace(found, used_at=now.replace(microsecond=0), order_id=order_id)
+def _held_coupon(coupon: Coupon | None, subtotal_fen: int, paid_at: datetime, now: datetime,
+                 checkout: Checkout) -> Coupon:
+    """The coupon a checkout holds: as held while the hold is open; after it lapsed, only if the
+    order rules allow it again (else HoldExpired)."""
+    if coupon is not None and checkout.is_open(now):
+        return coupon
+    try:
+        return usable(coupon, subtotal_fen, paid_at, now=now, checkout_id=checkout.checkout_id)
+    except CouponNotUsable as refused:
+        raise HoldExpired(f"结算已超时，{refused.message}") from None
 
 
 def _referral_rewards(uow: UnitOfWork, invitee: Member, plan: LedgerPlan, program: Program, order_id: str,

@@ -25,7 +25,6 @@ from contextlib import contextmanager
 from functools import lru_cache
 from typing import Any, TypeVar
 
-import botocore.session
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 from botocore.parsers import ResponseParserError
@@ -36,6 +35,7 @@ from pynamodb.expressions.operand import Path
 from pynamodb.expressions.update import Action
 from pynamodb.models import Model
 
+from chalicelib import aws
 from chalicelib.config import placement
 from chalicelib.errors import StoreUnavailable
 from chalicelib.store.parts import (
@@ -86,7 +86,7 @@ def make_client(region: str, endpoint_url: str | None) -> Any:
     config = Config(connect_timeout=CONNECT_TIMEOUT_SECONDS, read_timeout=READ_TIMEOUT_SECONDS,
                     parameter_validation=False, max_pool_connections=20,
                     retries={"total_max_attempts": MAX_ATTEMPTS, "mode": "standard"})
-    client = botocore.session.get_session().create_client(
+    client = aws.session().create_client(
         "dynamodb", region_name=region, endpoint_url=endpoint_url, config=config)
     client.meta.events.register("before-parse.dynamodb.*", read_answer)
     return client

@@ -5,11 +5,11 @@ from __future__ import annotations
 import time
 from typing import Any
 
-import botocore.session
 from botocore.config import Config
 from botocore.exceptions import ClientError
 from pynamodb.models import Model
 
+from chalicelib import aws
 from chalicelib.config import placement
 from chalicelib.store import (
     analytics,
@@ -85,7 +85,7 @@ def setup_client() -> Any:
     for its store rather than failing."""
     conf = placement()
     config = Config(connect_timeout=15, read_timeout=30, retries={"total_max_attempts": 4, "mode": "standard"})
-    return botocore.session.get_session().create_client(
+    return aws.session().create_client(
         "dynamodb", region_name=conf.aws_region, endpoint_url=conf.dynamodb_endpoint_url, config=config)
 
 
