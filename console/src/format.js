@@ -87,7 +87,7 @@ export function couponOffer(item) {
 /** A template's validity in words. */
 export function validityText(validity) {
   if (validity.type === 'relative') return `领取后 ${validity.days} 天内有效`
-  return `${validity.start.slice(0, 16).replace('T', ' ')} 至 ${validity.end.slice(0, 16).replace('T', ' ')}`
+  return `${instant(validity.start)} 至 ${instant(validity.end)}`
 }
 
 /** Tier codes as names (null: every tier). */
