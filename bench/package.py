@@ -23,11 +23,10 @@ from typing import Any
 
 from bench import REPO_ROOT
 from infra import stage_environment
-from infra.slim import python312
+from infra.slim import MAX_ZIP_BYTES, python312
 
 IMPORT_RUNS = 7
 IMPORT_TARGET_MS = 220
-MAX_ZIP_BYTES = 7_000_000
 STAGE = "dev"
 SECRETS = {
     "bench/api": {"TOKEN_SECRET": "b" * 48, "ADMIN_API_KEYS": "bench-admin-key-0123456789",

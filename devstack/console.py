@@ -22,10 +22,6 @@ DIST = Path(__file__).resolve().parents[1] / "console" / "dist"
 NOT_BUILT = "not built: install Node.js 20.19+ and npm (e.g. apt-get install nodejs npm), then `make run`"
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-
-
 class _Handler(SimpleHTTPRequestHandler):
     """The built files, and `config.json` with the API's root URL. Hashed assets are cached for good;
     `index.html` and `config.json` are revalidated, so a rebuild shows at the next load."""
@@ -80,11 +76,11 @@ class LocalConsole:
         handler = type("ConsoleHandler", (_Handler,), {"config": self._config})
         factory = partial(handler, directory=str(self._dist))
         try:
-            server = _Server((HOST, port), factory)
+            server = ThreadingHTTPServer((HOST, port), factory)
         except (OSError, OverflowError):
             if not any_port_if_taken:
                 raise OSError(f"port {port} on {HOST} is in use") from None
-            server = _Server((HOST, 0), factory)
+            server = ThreadingHTTPServer((HOST, 0), factory)
         self._serving.start(server)
         return f"http://{HOST}:{self._serving.port}"
 

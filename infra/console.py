@@ -19,14 +19,16 @@ from __future__ import annotations
 
 from typing import Any
 
+from chalice.package import TemplateDeepMerger
+
+from infra import access
+
 Template = dict[str, Any]
 
 BUCKET = "ConsoleBucket"
 BUCKET_POLICY = "ConsoleBucketPolicy"
 ORIGIN_ACCESS = "ConsoleOriginAccessControl"
 DISTRIBUTION = "ConsoleDistribution"
-# The API function of `chalice package` (app.py's routes), and the variable chalicelib/config.py reads.
-API_FUNCTION = "APIHandler"
 ORIGIN_ID = "console-bucket"
 # AWS's managed CloudFront policies: "CachingOptimized" and "SecurityHeadersPolicy".
 CACHING_OPTIMIZED = "658327ea-f89d-4fab-a63d-7e88639e58f6"
@@ -35,29 +37,22 @@ CONSOLE_ORIGIN = {"Fn::Sub": f"https://${{{DISTRIBUTION}.DomainName}}"}
 
 
 def with_console(fragment: Template) -> Template:
-    """`fragment` (a merge template for `chalice package`) with the console's hosting added."""
-    return _merge(fragment, {
+    """`fragment` (a merge template for `chalice package`) with the console's hosting merged in as
+    chalice merges a template: `merge(extra, base)`, dicts key by key, the extra's values winning."""
+    return TemplateDeepMerger().merge({
         "Resources": {
             BUCKET: _bucket(),
             BUCKET_POLICY: _bucket_policy(),
             ORIGIN_ACCESS: _origin_access(),
             DISTRIBUTION: _distribution(),
-            API_FUNCTION: {"Properties": {"Environment": {"Variables": {"CORS_ORIGINS": CONSOLE_ORIGIN}}}},
+            access.function_resource(access.API_FUNCTION): {
+                "Properties": {"Environment": {"Variables": {"CORS_ORIGINS": CONSOLE_ORIGIN}}}},
         },
         "Outputs": {
             "ConsoleURL": {"Description": "The merchant console", "Value": {"Fn::Sub": f"https://${{{DISTRIBUTION}.DomainName}}/"}},
             "ConsoleBucketName": {"Description": "Upload console/dist and config.json here", "Value": {"Ref": BUCKET}},
         },
-    })
-
-
-def _merge(base: Template, extra: Template) -> Template:
-    """`base` with `extra` merged in, dicts key by key (as chalice merges a template)."""
-    merged = dict(base)
-    for key, value in extra.items():
-        both_dicts = isinstance(value, dict) and isinstance(merged.get(key), dict)
-        merged[key] = _merge(merged[key], value) if both_dicts else value
-    return merged
+    }, fragment)
 
 
 def _bucket() -> Template:

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from infra.access import API_SECRET, WECHAT_SECRET, function_resource, log_group_name
+from infra.access import API_FUNCTION, API_SECRET, SECRETS, WECHAT_SECRET, function_resource, log_group_name
 
 Template = dict[str, Any]
 API = "RestAPI"
@@ -101,12 +101,12 @@ def secrets() -> Template:
     return {
         API_SECRET: {"Type": "AWS::SecretsManager::Secret", **KEPT, "Metadata": skip, "Properties": {
             "Name": {"Fn::Sub": "${AWS::StackName}/api"},
-            "Description": "TOKEN_SECRET, ADMIN_API_KEYS, WECHAT_TOKEN, WECHAT_ENCODING_AES_KEY (JSON)",
+            "Description": f"{', '.join(SECRETS[API_FUNCTION][API_SECRET])} (JSON)",
             "GenerateSecretString": {"SecretStringTemplate": "{}", "GenerateStringKey": "TOKEN_SECRET",
                                      "PasswordLength": 64, "ExcludePunctuation": True}}},
         WECHAT_SECRET: {"Type": "AWS::SecretsManager::Secret", **KEPT, "Metadata": skip, "Properties": {
             "Name": {"Fn::Sub": "${AWS::StackName}/wechat"},
-            "Description": "WECHAT_APPID, WECHAT_SECRET (JSON)", "SecretString": "{}"}},
+            "Description": f"{', '.join(SECRETS[API_FUNCTION][WECHAT_SECRET])} (JSON)", "SecretString": "{}"}},
     }
 
 

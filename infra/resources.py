@@ -34,8 +34,8 @@ from infra import access, function_timeout, operations, stage_environment
 
 Template = dict[str, Any]
 
-# The jobs queue: app.py's `on_sqs_message` handler, and the queues' logical ids.
-JOBS_FUNCTION = "job_segments"
+# The logical ids of the jobs queue (which app.py's `on_sqs_message` handler, `access.WORKER_FUNCTION`,
+# consumes) and of its dead-letter queue.
 JOBS_QUEUE_RESOURCE = "JobsQueue"
 JOBS_DEAD_LETTER_RESOURCE = "JobsDeadLetterQueue"
 # AWS's advice for a queue consumed by Lambda: a visibility timeout of at least six times the
@@ -56,11 +56,11 @@ SKIPPED_FUNCTION_CHECKS = (
     ("CKV_AWS_173", "The environment holds no secret: the secrets are read from Secrets Manager at start"),
 )
 SKIPPED_BY_FUNCTION = {
-    "api_handler": (
+    access.API_FUNCTION: (
         ("CKV_AWS_116", "Invoked synchronously by API Gateway: a failure is the caller's answer, not an event to keep"),
         ("CKV_AWS_115", "The API scales with its traffic; the stage's throttling bounds it"),
     ),
-    "job_segments": (
+    access.WORKER_FUNCTION: (
         ("CKV_AWS_116", "Invoked by its SQS queue, whose redrive policy moves a failing segment to the "
                         "jobs dead-letter queue (alarmed)"),
     ),
@@ -77,13 +77,13 @@ def build_merge_template(stage: str) -> Template:
 
     _check_table_prefix(stage)
     queue_name = _jobs_queue_name(stage)
-    tables = {table_resource_name(model): _table(model) for model in ALL_MODELS}
     table_ids = {model: table_resource_name(model) for model in ALL_MODELS}
+    tables = {table_ids[model]: _table(model) for model in ALL_MODELS}
     functions = [access.API_FUNCTION, access.WORKER_FUNCTION, *JOBS]
-    worker = to_cfn_resource_name(JOBS_FUNCTION)
+    worker = access.function_resource(access.WORKER_FUNCTION)
     resources: Template = {
         **tables,
-        **_jobs_queues(queue_name, function_timeout(stage, JOBS_FUNCTION)),
+        **_jobs_queues(queue_name, function_timeout(stage, access.WORKER_FUNCTION)),
         **operations.function_logs(functions),
         **operations.secrets(),
         **operations.api_resources(),
@@ -126,6 +126,7 @@ def _function(function: str) -> Template:
 
 def _outputs() -> Template:
     """What the deployment walkthrough, the smoke test and the admin CLI need from the stack."""
+    api_secrets = access.SECRETS[access.API_FUNCTION]
     return {
         "EndpointURL": {"Description": "The API's default URL (its paths carry the stage: /api/v1/...)",
                         "Value": {"Fn::Sub": "https://${RestAPI}.execute-api.${AWS::Region}.${AWS::URLSuffix}/api/"}},
@@ -138,9 +139,10 @@ def _outputs() -> Template:
         "JobsDeadLetterQueueUrl": {"Description": "Failed job segments (the admin CLI replays them)",
                                    "Value": {"Ref": JOBS_DEAD_LETTER_RESOURCE}},
         "JobsDeadLetterQueueArn": {"Value": {"Fn::GetAtt": [JOBS_DEAD_LETTER_RESOURCE, "Arn"]}},
-        "ApiSecretArn": {"Description": "TOKEN_SECRET, ADMIN_API_KEYS, WECHAT_TOKEN, WECHAT_ENCODING_AES_KEY",
+        "ApiSecretArn": {"Description": ", ".join(api_secrets[access.API_SECRET]),
                          "Value": {"Ref": access.API_SECRET}},
-        "WeChatSecretArn": {"Description": "WECHAT_APPID, WECHAT_SECRET", "Value": {"Ref": access.WECHAT_SECRET}},
+        "WeChatSecretArn": {"Description": ", ".join(api_secrets[access.WECHAT_SECRET]),
+                            "Value": {"Ref": access.WECHAT_SECRET}},
         "AlarmTopicArn": {"Value": {"Ref": operations.TOPIC}},
     }
 
@@ -216,7 +218,7 @@ def _jobs_event_source() -> Template:
     """The jobs function's SQS event, pointed at the queue's `Arn` instead of chalice's ARN built
     from the name. The merge joins dicts key by key, so the override keeps chalice's `Fn::Sub`
     key and gives it a reference, which also makes the mapping depend on the queue."""
-    event = to_cfn_resource_name(f"{JOBS_FUNCTION}-sqs-event-source")
+    event = to_cfn_resource_name(f"{access.WORKER_FUNCTION}-sqs-event-source")
     queue_arn = {"Fn::Sub": f"${{{JOBS_QUEUE_RESOURCE}.Arn}}"}
     return {"Properties": {"Events": {event: {"Properties": {"Queue": queue_arn}}}}}
 

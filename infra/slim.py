@@ -39,6 +39,8 @@ DROPPED_TREES = ("*.dist-info", "*.data", "Crypto/SelfTest")
 DROPPED_FILES = ("dateutil/zoneinfo/*.tar.gz", "botocore/cacert.pem",
                  "charset_normalizer/*.so", "**/*.pyi", "**/py.typed")
 OWN_CODE = ("app.py", "chalicelib")
+# The size the deployment zip must stay within (tests/integration/test_package.py, bench/package.py).
+MAX_ZIP_BYTES = 7_000_000
 ZIP_TIME = (2020, 1, 1, 0, 0, 0)
 PYTHON_VERSION = "3.12"
 

@@ -11,15 +11,14 @@ from typing import Any
 
 import pytest
 
+from chalicelib.config import SECRET_SETTINGS
 from infra import PROJECT_DIR
 
 STAGE = "dev"
 PACKAGE_TIMEOUT_SECONDS = 240
 # Values planted in the packaging environment as the app's secret settings: none may end up in
 # the template.
-SECRET_NAMES = ("TOKEN_SECRET", "WECHAT_APPID", "WECHAT_SECRET", "WECHAT_TOKEN", "WECHAT_ENCODING_AES_KEY",
-                "ADMIN_API_KEYS")
-CANARIES = {name: f"canary-{name.lower()}-must-not-leak" for name in SECRET_NAMES}
+CANARIES = {name: f"canary-{name.lower()}-must-not-leak" for name in SECRET_SETTINGS}
 
 
 @pytest.fixture(scope="session")

@@ -12,9 +12,8 @@ from pathlib import Path
 import pytest
 
 from infra import stage_environment
-from infra.slim import BOTOCORE_SERVICES, python312
+from infra.slim import BOTOCORE_SERVICES, MAX_ZIP_BYTES, python312
 
-MAX_ZIP_BYTES = 7_000_000
 STAGE = "dev"
 OWN_CODE = ("app.py", "chalicelib/")
 # Imports the app from the unpacked package (the cwd) as Lambda does, counting every module the
